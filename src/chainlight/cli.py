@@ -1,0 +1,248 @@
+"""The ``chainlight`` command: thin verbs over the pipeline, the generator and the web app.
+
+Every error reaches the user as one clear line (set ``CHAINLIGHT_DEBUG=1`` for a traceback).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+
+from chainlight.settings import Settings
+
+app = typer.Typer(
+    name="chainlight",
+    help="Pool, resolve, connect, flag and map risk in global supply chains.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+export_app = typer.Typer(help="Export what the evidence store holds.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
+
+out = Console()
+err = Console(stderr=True)
+
+HomeOption = Annotated[
+    Path | None,
+    typer.Option("--home", envvar="CHAINLIGHT_HOME", help="Data directory (default ./chainlight-data)."),
+]
+DatabaseOption = Annotated[
+    str | None,
+    typer.Option("--database-url", envvar="CHAINLIGHT_DATABASE_URL", help="Operational store URL."),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def _settings(home: Path | None, database_url: str | None) -> Settings:
+    return Settings.load(home, database_url)
+
+
+@contextmanager
+def file_progress(enabled: bool = True) -> Iterator[Callable[[Path, int], Callable[[int], None]]]:
+    """A Rich progress bar per file, advanced in bytes by the reader."""
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        disable=not enabled,
+        transient=False,
+    )
+
+    def on_file(path: Path, size: int) -> Callable[[int], None]:
+        task = progress.add_task(path.name, total=max(size, 1))
+
+        def advance(n: int) -> None:
+            if n:
+                progress.advance(task, n)
+            else:
+                progress.update(task, completed=max(size, 1))
+
+        return advance
+
+    with progress:
+        yield on_file
+
+
+@app.command()
+def ingest(
+    fmt: Annotated[str, typer.Argument(metavar="FORMAT", help="cites-trade, ftm, bods, goaml or csv.")],
+    paths: Annotated[list[Path], typer.Argument(metavar="PATH...", help="Files to ingest.")],
+    dataset: Annotated[str, typer.Option("--dataset", "-d", help="Dataset name (lower-case).")],
+    marking: Annotated[str, typer.Option("--marking", "-m", help="TLP 2.0 marking.")] = "AMBER",
+    owner: Annotated[str, typer.Option("--owner", help="Owner organisation.")] = "local",
+    sharing_group: Annotated[str | None, typer.Option("--sharing-group", help="Sharing group.")] = None,
+    mapping: Annotated[
+        str | None,
+        typer.Option("--mapping", help="For csv: a mapping YAML file or a built-in name (see docs/formats.md)."),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Read files even if already ingested.")] = False,
+    home: HomeOption = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Ingest files into a marked dataset: atomic, idempotent, bad rows quarantined."""
+    from chainlight import pipeline
+    from chainlight.model.markings import Marking
+
+    settings = _settings(home, database_url)
+    options: dict[str, Any] = {}
+    if mapping is not None:
+        options["mapping"] = mapping
+    with file_progress(sys.stderr.isatty()) as on_file:
+        report = pipeline.ingest(
+            settings, fmt, paths, dataset=dataset, marking=Marking.parse(marking), owner=owner,
+            sharing_group=sharing_group, options=options, on_file=on_file, force=force,
+        )
+    table = Table(title=f"Ingest into {dataset}", show_lines=False)
+    for column in ("file", "rows", "loaded", "quarantined", "statements", "records", "note"):
+        table.add_column(column, justify="right" if column not in ("file", "note") else "left")
+    for f in report.files:
+        note = "already ingested: skipped" if f.skipped else (f"REJECTED: {f.rejected}" if f.rejected else "")
+        table.add_row(f.path, str(f.rows_read), str(f.rows_loaded), str(f.rows_quarantined),
+                      str(f.statements_added), str(f.records_added), note)
+    out.print(table)
+    for f in report.files:
+        for problem in f.problems:
+            err.print(f"[yellow]quarantined[/] {problem}", highlight=False, markup=True)
+        if f.problem_count > len(f.problems):
+            err.print(f"... and {f.problem_count - len(f.problems)} more problems in {f.path} (see the quarantine table)")
+    if report.rejected_files:
+        raise typer.Exit(1)
+
+
+@app.command()
+def status(home: HomeOption = None, database_url: DatabaseOption = None, as_json: JsonOption = False) -> None:
+    """Datasets, their owners and markings, and what each holds."""
+    from chainlight import pipeline
+
+    rows = pipeline.status(_settings(home, database_url))
+    if as_json:
+        print(json.dumps({"datasets": [r.as_dict() for r in rows]}, indent=2))
+        return
+    table = Table(title="Datasets")
+    for column in ("dataset", "owner", "marking", "sharing group", "entities", "statements", "records",
+                   "quarantined"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(r.name, r.owner, f"TLP:{r.marking}", r.sharing_group or "", f"{r.entities:,}",
+                      f"{r.statements:,}", f"{r.records:,}", f"{r.quarantined:,}")
+    out.print(table)
+
+
+@export_app.command("ftm")
+def export_ftm(
+    dataset: Annotated[list[str] | None, typer.Option("--dataset", "-d", help="Only these datasets.")] = None,
+    home: HomeOption = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """FollowTheMoney entities as JSON lines on stdout."""
+    from chainlight.store.entities import iter_entities
+    from chainlight.store.evidence import EvidenceStore
+
+    settings = _settings(home, database_url)
+    with EvidenceStore(settings.evidence_path, read_only=True) as store:
+        write = sys.stdout.write
+        for proxy in iter_entities(store, dataset or None):
+            write(json.dumps(proxy.to_dict(), ensure_ascii=False, sort_keys=True))
+            write("\n")
+
+
+@app.command()
+def generate(
+    out_dir: Annotated[Path, typer.Option("--out", help="Directory to write the world into.")],
+    scale: Annotated[int, typer.Option("--scale", help="Size of the world (1 = demo size).")] = 1,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed; same seed, same world.")] = 7,
+) -> None:
+    """Generate a synthetic world with planted ground truth in the field's real formats."""
+    from chainlight.demo.world import generate_world
+
+    manifest = generate_world(out_dir, scale=scale, seed=seed, console=err)
+    out.print(f"wrote {len(manifest.files)} files to {out_dir} (truth: {manifest.truth_path})")
+
+
+@app.command()
+def demo(
+    home: HomeOption = None,
+    database_url: DatabaseOption = None,
+    host: Annotated[str, typer.Option(help="Interface to serve on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 8000,
+    seed: Annotated[int, typer.Option(help="Random seed of the demo world.")] = 7,
+    serve: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve the web app afterwards.")] = True,
+) -> None:
+    """Generate a small world, ingest it with its markings, and serve it on http://127.0.0.1:8000."""
+    from chainlight.demo.load import load_world
+
+    settings = _settings(home, database_url).ensure()
+    load_world(settings, settings.home / "world", seed=seed, console=err)
+    if serve:
+        _serve(settings, host, port)
+
+
+@app.command()
+def serve(
+    home: HomeOption = None,
+    database_url: DatabaseOption = None,
+    host: Annotated[str, typer.Option(help="Interface to serve on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 8000,
+) -> None:
+    """Serve the web app and JSON API."""
+    _serve(_settings(home, database_url), host, port)
+
+
+def _serve(settings: Settings, host: str, port: int) -> None:
+    import uvicorn
+
+    from chainlight.web.app import create_app
+
+    err.print(f"Chainlight on http://{host}:{port}/  (Ctrl+C to stop)")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+
+
+def main() -> None:
+    """Entry point: run the CLI, turning any error into one line on stderr."""
+    try:
+        app(standalone_mode=False)
+    except SystemExit as exc:
+        raise exc
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - the one place that turns errors into a line
+        if os.environ.get("CHAINLIGHT_DEBUG"):
+            raise
+        import click
+
+        if isinstance(exc, click.exceptions.Exit):
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.exceptions.Abort):
+            err.print("aborted")
+            sys.exit(1)
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

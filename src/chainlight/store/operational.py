@@ -1,0 +1,226 @@
+"""The operational store: organisations, users, sharing groups and datasets with their
+markings. Small, transactional and shared: SQLite by default, PostgreSQL by URL. Its schema
+is managed by Alembic migrations shipped in the package (``chainlight/store/migrations``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import (
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    Text,
+    create_engine,
+    select,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship, sessionmaker
+
+from chainlight.model.markings import DatasetAccess, Marking
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+ROLES = ("admin", "analyst", "viewer")
+
+
+class OperationalError(RuntimeError):
+    """The operational store refused a request or could not be reached."""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def check_name(kind: str, name: str) -> str:
+    if not NAME_PATTERN.match(name):
+        raise OperationalError(
+            f"invalid {kind} name {name!r}: use 1-64 lower-case letters, digits, '.', '_' or '-'"
+        )
+    return name
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+sharing_group_members = Table(
+    "sharing_group_members",
+    Base.metadata,
+    Column("group_id", ForeignKey("sharing_groups.id", ondelete="CASCADE"), primary_key=True),
+    Column("organisation_id", ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Organisation(Base):
+    __tablename__ = "organisations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=_now)
+    users: Mapped[list[User]] = relationship(back_populates="organisation")
+
+
+class SharingGroup(Base):
+    __tablename__ = "sharing_groups"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=_now)
+    members: Mapped[list[Organisation]] = relationship(secondary=sharing_group_members)
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(256), unique=True)
+    name: Mapped[str] = mapped_column(String(256))
+    role: Mapped[str] = mapped_column(String(16), default="analyst")
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    password_hash: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=_now)
+    organisation: Mapped[Organisation] = relationship(back_populates="users")
+
+
+class Dataset(Base):
+    __tablename__ = "datasets"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(256))
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    marking: Mapped[str] = mapped_column(String(16))
+    owner_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    sharing_group_id: Mapped[int | None] = mapped_column(ForeignKey("sharing_groups.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=_now)
+    owner: Mapped[Organisation] = relationship()
+    sharing_group: Mapped[SharingGroup | None] = relationship()
+
+    def access(self) -> DatasetAccess:
+        recipients = frozenset(o.name for o in self.sharing_group.members) if self.sharing_group else frozenset()
+        return DatasetAccess(self.name, self.owner.name, Marking(self.marking), recipients)
+
+
+def normalise_url(url: str) -> str:
+    """Use psycopg 3 for PostgreSQL URLs given without a driver."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+class OperationalStore:
+    """Owns the SQLAlchemy engine; every change goes through :meth:`session`."""
+
+    def __init__(self, url: str) -> None:
+        self.url = normalise_url(url)
+        self.engine: Engine = create_engine(self.url, future=True, pool_pre_ping=True)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def migrate(self) -> None:
+        """Bring the schema to the latest migration (safe to run every time)."""
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        config.attributes["connection_url"] = self.url
+        try:
+            with self.engine.begin() as connection:
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+        except SQLAlchemyError as exc:
+            raise OperationalError(f"cannot migrate the operational store at {self.safe_url}: {exc}") from exc
+
+    @property
+    def safe_url(self) -> str:
+        return self.engine.url.render_as_string(hide_password=True)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self._sessions() as session, session.begin():
+            yield session
+
+    def ensure_organisation(self, name: str, title: str | None = None) -> Organisation:
+        check_name("organisation", name)
+        with self.session() as s:
+            org = s.scalar(select(Organisation).where(Organisation.name == name))
+            if org is None:
+                org = Organisation(name=name, title=title or name)
+                s.add(org)
+            return org
+
+    def ensure_sharing_group(self, name: str, members: list[str], title: str | None = None) -> SharingGroup:
+        check_name("sharing group", name)
+        for member in members:
+            self.ensure_organisation(member)
+        with self.session() as s:
+            group = s.scalar(select(SharingGroup).where(SharingGroup.name == name))
+            if group is None:
+                group = SharingGroup(name=name, title=title or name)
+                s.add(group)
+            orgs = s.scalars(select(Organisation).where(Organisation.name.in_(members))).all()
+            for org in orgs:
+                if org not in group.members:
+                    group.members.append(org)
+            return group
+
+    def ensure_dataset(
+        self,
+        name: str,
+        *,
+        owner: str,
+        marking: Marking,
+        sharing_group: str | None = None,
+        title: str | None = None,
+    ) -> Dataset:
+        """Register a dataset, or check that an existing one has the same owner and marking.
+
+        A marking is never changed silently by a re-ingest: that would downgrade (or upgrade)
+        what is already shared under it.
+        """
+        check_name("dataset", name)
+        self.ensure_organisation(owner)
+        with self.session() as s:
+            dataset = s.scalar(select(Dataset).where(Dataset.name == name))
+            group = None
+            if sharing_group is not None:
+                group = s.scalar(select(SharingGroup).where(SharingGroup.name == sharing_group))
+                if group is None:
+                    raise OperationalError(f"unknown sharing group {sharing_group!r}")
+            if dataset is None:
+                org = s.scalar(select(Organisation).where(Organisation.name == owner))
+                dataset = Dataset(
+                    name=name, title=title or name, marking=marking.value, owner=org, sharing_group=group
+                )
+                s.add(dataset)
+                return dataset
+            if dataset.owner.name != owner:
+                raise OperationalError(f"dataset {name!r} belongs to {dataset.owner.name!r}, not {owner!r}")
+            if dataset.marking != marking.value:
+                raise OperationalError(
+                    f"dataset {name!r} is marked TLP:{dataset.marking}; refusing to ingest it as {marking.label}"
+                )
+            if sharing_group is not None and (dataset.sharing_group is None or dataset.sharing_group.name != sharing_group):
+                raise OperationalError(f"dataset {name!r} has a different sharing group")
+            return dataset
+
+    def datasets(self) -> list[Dataset]:
+        with self.session() as s:
+            rows = s.scalars(select(Dataset).order_by(Dataset.name)).all()
+            for row in rows:  # load relationships while the session is open
+                _ = row.owner.name, row.sharing_group and [m.name for m in row.sharing_group.members]
+            return list(rows)
+
+    def dataset_access(self) -> list[DatasetAccess]:
+        return [d.access() for d in self.datasets()]

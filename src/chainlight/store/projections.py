@@ -1,0 +1,63 @@
+"""Per-schema projections: one wide table per schema (``proj_person``, ``proj_shipment``,
+...) with one row per entity and one list column per property, rebuilt from statements.
+
+Analysis stages (rules, graph, risk) read these instead of pivoting statements each time.
+Each row carries the datasets its values came from, so a reader can apply markings. When
+resolution has assigned a ``canonical_id``, rows are keyed by it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from chainlight.model.ftm import model
+from chainlight.store.evidence import EvidenceStore
+
+
+def table_name(schema: str) -> str:
+    """``Shipment`` -> ``proj_shipment``, ``PermitEndorsement`` -> ``proj_permit_endorsement``."""
+    return "proj_" + re.sub(r"(?<!^)(?=[A-Z])", "_", schema).lower()
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def projection_sql(schema_name: str) -> str:
+    """The SELECT that builds one schema's projection from the statements table."""
+    schema = model[schema_name]
+    columns = []
+    for prop in sorted(schema.properties.values(), key=lambda p: p.name):
+        if prop.stub:
+            continue
+        columns.append(
+            f"list(DISTINCT value ORDER BY value) FILTER (WHERE prop = '{prop.name}') AS {_quote(prop.name)}"
+        )
+    return f"""
+        WITH ids AS (
+            SELECT DISTINCT coalesce(canonical_id, entity_id) AS id
+            FROM statements WHERE prop = 'id' AND schema = '{schema.name}'
+        )
+        SELECT coalesce(s.canonical_id, s.entity_id) AS id,
+               '{schema.name}' AS schema,
+               list(DISTINCT s.dataset ORDER BY s.dataset) AS datasets,
+               min(s.first_seen) AS first_seen,
+               max(s.last_seen) AS last_seen,
+               {", ".join(columns)}
+        FROM statements s SEMI JOIN ids ON coalesce(s.canonical_id, s.entity_id) = ids.id
+        GROUP BY 1
+    """
+
+
+def rebuild(store: EvidenceStore, schemata: Iterable[str] | None = None) -> dict[str, int]:
+    """Rebuild projections for the given schemata (all that have statements when None)."""
+    present = [r[0] for r in store.fetchall("SELECT DISTINCT schema FROM statements WHERE prop = 'id'")]
+    wanted = sorted(set(present) if schemata is None else set(schemata) & set(present))
+    counts: dict[str, int] = {}
+    with store.transaction() as con:
+        for name in wanted:
+            table = table_name(name)
+            con.execute(f"CREATE OR REPLACE TABLE {table} AS {projection_sql(name)}")
+            counts[name] = int(store.scalar(f"SELECT count(*) FROM {table}"))
+    return counts
