@@ -36,6 +36,8 @@ app = typer.Typer(
 )
 export_app = typer.Typer(help="Export what the evidence store holds.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
+docs_app = typer.Typer(help="Regenerate documentation that is derived from the code.", no_args_is_help=True)
+app.add_typer(docs_app, name="docs")
 
 out = Console()
 err = Console(stderr=True)
@@ -165,6 +167,17 @@ def export_ftm(
         for proxy in iter_entities(store, dataset or None):
             write(json.dumps(proxy.to_dict(), ensure_ascii=False, sort_keys=True))
             write("\n")
+
+
+@docs_app.command("data-model")
+def docs_data_model(
+    path: Annotated[Path, typer.Argument(help="Where to write it.")] = Path("docs/data-model.md"),
+) -> None:
+    """Write docs/data-model.md from the schemata."""
+    from chainlight.model.docs import write_data_model
+
+    write_data_model(path)
+    out.print(f"wrote {path}")
 
 
 @app.command()

@@ -124,8 +124,10 @@ class EvidenceStore:
         return self.con.execute(sql, params or []).fetchall()
 
     def scalar(self, sql: str, params: list[Any] | None = None) -> Any:
-        row = self.con.execute(sql, params or []).fetchone()
-        return None if row is None else row[0]
+        # fetchall, not fetchone: DuckDB 2 keeps a half-read result open on the connection and
+        # refuses other work until it is drained.
+        rows = self.con.execute(sql, params or []).fetchall()
+        return rows[0][0] if rows else None
 
     def file_already_ingested(self, dataset: str, sha256: str) -> bool:
         return bool(

@@ -1,0 +1,113 @@
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from chainlight.cli import app
+from chainlight.ingest.base import IngestError, run_ingest
+from chainlight.ingest.ftm import FtmReader
+from chainlight.model.statements import statement_id
+from chainlight.store.entities import get_entity, iter_entities
+from chainlight.store.evidence import EvidenceStore
+from tests.conftest import FIXTURES
+
+NETWORK = FIXTURES / "ftm" / "network.jsonl"
+MALFORMED = FIXTURES / "malformed" / "entities.jsonl"
+
+
+def test_entities_become_statements_with_provenance(store: EvidenceStore) -> None:
+    report = run_ingest(store, FtmReader(), [NETWORK], "ngo", labels=["network.jsonl"])
+    (file_report,) = report.files
+    assert (file_report.rows_read, file_report.rows_loaded, file_report.rows_quarantined) == (5, 5, 0)
+    rows = store.fetchall(
+        "SELECT prop, value, origin, prop_type FROM statements WHERE entity_id = 'p-hung' ORDER BY prop"
+    )
+    assert [(p, v) for p, v, _, _ in rows] == [
+        ("birthDate", "1971-05-02"), ("id", "p-hung"), ("name", "Nguyễn Văn Hùng"), ("nationality", "vn")
+    ]
+    assert {origin for _, _, origin, _ in rows} == {"network.jsonl:1"}
+    assert dict((p, t) for p, _, _, t in rows)["birthDate"] == "date"
+    # statement ids are FtM's own keys
+    from followthemoney.statement import Statement
+
+    expected = Statement.make_key("ngo", "p-hung", "name", "Nguyễn Văn Hùng", False)
+    assert statement_id("ngo", "p-hung", "name", "Nguyễn Văn Hùng") == expected
+    assert store.scalar("SELECT count(*) FROM statements WHERE id = ?", [expected]) == 1
+
+
+def test_reingest_adds_nothing(store: EvidenceStore, tmp_path: Path) -> None:
+    first = run_ingest(store, FtmReader(), [NETWORK], "ngo")
+    again = run_ingest(store, FtmReader(), [NETWORK], "ngo")
+    assert first.statements_added > 0
+    assert again.files[0].skipped and again.statements_added == 0
+    copy = tmp_path / "copy.jsonl"
+    copy.write_bytes(NETWORK.read_bytes() + b"\n")  # same entities, different file
+    forced = run_ingest(store, FtmReader(), [copy], "ngo")
+    assert not forced.files[0].skipped and forced.statements_added == 0
+    assert store.scalar("SELECT count(*) FROM statements") == first.statements_added
+
+
+def test_same_entity_in_two_datasets_keeps_both_sources(store: EvidenceStore) -> None:
+    run_ingest(store, FtmReader(), [NETWORK], "ngo")
+    run_ingest(store, FtmReader(), [NETWORK], "customs")
+    assert store.scalar("SELECT count(DISTINCT dataset) FROM statements WHERE entity_id = 'c-sunrise'") == 2
+    only_customs = get_entity(store, "c-sunrise", ["customs"])
+    assert only_customs is not None and only_customs.get("name") == ["Sunrise Trading Co., Ltd"]
+    assert get_entity(store, "c-sunrise", ["nobody"]) is None
+
+
+def test_malformed_lines_are_quarantined_and_valid_ones_load(store: EvidenceStore) -> None:
+    report = run_ingest(store, FtmReader(), [MALFORMED], "bad", labels=["entities.jsonl"])
+    f = report.files[0]
+    assert f.rows_read == 10
+    messages = {(p.line, p.field): p.error for p in f.problems}
+    assert "invalid date" in messages[(2, "birthDate")]
+    assert "unknown schema 'Dragon'" in messages[(3, "schema")]
+    assert "abstract" in messages[(4, "schema")]
+    assert messages[(5, None)] == "expected a JSON object"
+    assert messages[(6, "id")] == "entity has no id"
+    assert messages[(7, None)].startswith("not valid JSON")
+    assert "reverse property" in messages[(8, "ownershipOwner")]
+    assert messages[(9, "properties")] == "properties must be an object"
+    assert "not a string" in messages[(10, "name")]
+    loaded = sorted(r[0] for r in store.fetchall("SELECT DISTINCT entity_id FROM statements"))
+    assert loaded == ["x1", "x2", "x6", "x8"]  # x2 without its bad date; x6/x8 without bad values
+    assert store.scalar("SELECT count(*) FROM statements WHERE entity_id = 'x2' AND prop = 'birthDate'") == 0
+    quarantined = store.fetchall("SELECT line, field, raw FROM quarantine WHERE dataset = 'bad' ORDER BY line")
+    assert len(quarantined) == f.problem_count == 9
+    assert quarantined[0][2].startswith('{"id": "x2"')
+
+
+def test_binary_garbage_is_quarantined_not_crashing(store: EvidenceStore) -> None:
+    report = run_ingest(store, FtmReader(), [FIXTURES / "malformed" / "binary.jsonl"], "bad")
+    assert report.files[0].rows_quarantined == 1
+    assert store.scalar("SELECT count(*) FROM statements") == 0
+
+
+def test_missing_file_is_a_clear_error(store: EvidenceStore, tmp_path: Path) -> None:
+    with pytest.raises(IngestError, match="no such file"):
+        run_ingest(store, FtmReader(), [tmp_path / "nope.jsonl"], "x")
+
+
+def test_export_round_trips_through_followthemoney(tmp_path: Path) -> None:
+    runner = CliRunner()
+    home = ["--home", str(tmp_path / "h"), "--database-url", f"sqlite:///{tmp_path / 'ops.db'}"]
+    result = runner.invoke(app, ["ingest", "ftm", str(NETWORK), "-d", "ngo", "-m", "amber", *home])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["export", "ftm", *home])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(lines) == 5
+    from followthemoney import model
+
+    proxies = {d["id"]: model.get_proxy(d) for d in lines}
+    assert proxies["own-1"].get("shareMinimum") == ["50"]
+    assert proxies["bl-1"].get("portOfLoading") == ["port-kemba"]
+    # and it reads back in: same statements in a second dataset
+    exported = tmp_path / "export.jsonl"
+    exported.write_text(result.stdout)
+    with EvidenceStore(tmp_path / "other.duckdb") as other:
+        run_ingest(other, __import__("chainlight.ingest.ftm", fromlist=["FtmReader"]).FtmReader(), [exported], "ngo")
+        original = {p.id: p.to_dict() for p in iter_entities(other)}
+    assert {k: v["properties"] for k, v in original.items()} == {d["id"]: d["properties"] for d in lines}

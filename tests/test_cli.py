@@ -1,0 +1,48 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import FIXTURES
+
+
+def chainlight(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "chainlight.cli", *args, "--home", str(home)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+
+
+def test_help_lists_the_verbs() -> None:
+    result = subprocess.run([sys.executable, "-m", "chainlight.cli", "--help"], capture_output=True, text=True,
+                            timeout=60, check=False)
+    assert result.returncode == 0
+    for verb in ("ingest", "export", "generate", "demo", "status", "serve"):
+        assert verb in result.stdout
+
+
+def test_errors_are_one_line_without_traceback(tmp_path: Path) -> None:
+    cases = [
+        ("ingest", "ftm", str(tmp_path / "missing.jsonl"), "-d", "x"),
+        ("ingest", "nosuchformat", str(FIXTURES / "ftm" / "network.jsonl"), "-d", "x"),
+        ("ingest", "ftm", str(FIXTURES / "ftm" / "network.jsonl"), "-d", "Bad Name"),
+        ("ingest", "ftm", str(FIXTURES / "ftm" / "network.jsonl"), "-d", "x", "-m", "purple"),
+    ]
+    expected = ["no such file", "unknown format", "invalid dataset name", "unknown TLP marking"]
+    for args, needle in zip(cases, expected, strict=True):
+        result = chainlight(*args, home=tmp_path / "home")
+        assert result.returncode != 0
+        assert "Traceback" not in result.stderr + result.stdout
+        assert needle in result.stderr, result.stderr
+
+
+def test_status_json_and_marking_guard(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    network = str(FIXTURES / "ftm" / "network.jsonl")
+    assert chainlight("ingest", "ftm", network, "-d", "ngo", "-m", "amber+strict", home=home).returncode == 0
+    downgrade = chainlight("ingest", "ftm", network, "-d", "ngo", "-m", "clear", home=home)
+    assert downgrade.returncode == 1 and "refusing" in downgrade.stderr
+    status = chainlight("status", "--json", home=home)
+    data = json.loads(status.stdout)
+    (ngo,) = data["datasets"]
+    assert ngo["marking"] == "AMBER+STRICT" and ngo["entities"] == 5 and ngo["owner"] == "local"
