@@ -40,7 +40,7 @@ docs_app = typer.Typer(help="Regenerate documentation that is derived from the c
 app.add_typer(docs_app, name="docs")
 
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 HomeOption = Annotated[
     Path | None,
