@@ -2,7 +2,7 @@
 
 __version__ = "0.1.0"
 
-from chainlight.model.ftm import activate as _activate_model  # noqa: E402
+from chainlight.model.ftm_path import activate as _activate_model
 
 # FtM reads FTM_MODEL_PATH once, when it is first imported: set it before anything can.
 _activate_model()

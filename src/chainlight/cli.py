@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 import os
 import sys
-from contextlib import contextmanager
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -127,7 +127,8 @@ def ingest(
         for problem in f.problems:
             err.print(f"[yellow]quarantined[/] {problem}", highlight=False, markup=True)
         if f.problem_count > len(f.problems):
-            err.print(f"... and {f.problem_count - len(f.problems)} more problems in {f.path} (see the quarantine table)")
+            more = f.problem_count - len(f.problems)
+            err.print(f"... and {more} more problems in {f.path} (see the quarantine table)")
     if report.rejected_files:
         raise typer.Exit(1)
 
@@ -240,7 +241,7 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)
-    except Exception as exc:  # noqa: BLE001 - the one place that turns errors into a line
+    except Exception as exc:
         if os.environ.get("CHAINLIGHT_DEBUG"):
             raise
         import click

@@ -80,7 +80,7 @@ def test_merged_directory_holds_every_upstream_schema(tmp_path: Path) -> None:
 
 
 def test_extension_of_unknown_schema_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import chainlight.model.ftm as ftm
+    import chainlight.model.ftm_path as ftm
 
     bad = tmp_path / "ext"
     bad.mkdir()

@@ -5,8 +5,8 @@ A reader turns one file into statements (through :meth:`IngestContext.add_entity
 records (its own SQL on :attr:`IngestContext.con`), and reports each bad row with
 :meth:`IngestContext.reject` instead of stopping. A file the reader cannot trust at all
 raises :class:`FileRejected`, before it writes any record (statements are staged and dropped
-by the runner; record readers must validate first or stage their own rows). The runner wraps all files of one command in one DuckDB
-transaction: either everything valid is committed, or nothing is.
+by the runner; record readers must validate first or stage their own rows). The runner wraps
+all files of one command in one DuckDB transaction: either everything valid is committed, or nothing is.
 """
 
 from __future__ import annotations

@@ -58,7 +58,8 @@ def render_data_model() -> str:
         edge = ""
         if schema.edge_source and schema.edge_target:
             edge = f" Graph edge: `{schema.edge_source}` → `{schema.edge_target}` ({schema.edge_label})."
-        parts.append(f"### {name}\n\n{description}\n\nExtends: {parents}. Projection: `{table_name(name)}`.{edge}\n")
+        projection = f"Projection: `{table_name(name)}`."
+        parts.append(f"### {name}\n\n{description}\n\nExtends: {parents}. {projection}{edge}\n")
         parts.extend(_property_rows(name))
         parts.append("")
     parts.append("## Properties added to upstream schemata\n")

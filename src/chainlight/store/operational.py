@@ -211,7 +211,8 @@ class OperationalStore:
                 raise OperationalError(
                     f"dataset {name!r} is marked TLP:{dataset.marking}; refusing to ingest it as {marking.label}"
                 )
-            if sharing_group is not None and (dataset.sharing_group is None or dataset.sharing_group.name != sharing_group):
+            current_group = dataset.sharing_group.name if dataset.sharing_group else None
+            if sharing_group is not None and current_group != sharing_group:
                 raise OperationalError(f"dataset {name!r} has a different sharing group")
             return dataset
 
