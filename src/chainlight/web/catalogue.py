@@ -18,6 +18,8 @@ from datetime import UTC
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
 from chainlight.store.evidence import DatasetCounts, EvidenceStore, StoreError
 from chainlight.web.access import Viewer, VisibleDataset
 from chainlight.web.payloads import DatasetDetail, DatasetSummary, Home, IngestRun, SchemaCount, Totals
@@ -50,7 +52,9 @@ class EvidenceReader:
                 return
             try:
                 store = EvidenceStore(self.path, read_only=True)
-            except StoreError as exc:
+            # Another process writing: StoreError (a file lock). This process writing: DuckDB
+            # refuses a read-only connection beside a read-write one (ConnectionException).
+            except (StoreError, duckdb.ConnectionException) as exc:
                 raise EvidenceBusyError("the evidence store is busy: an ingest is writing to it") from exc
             try:
                 yield store
