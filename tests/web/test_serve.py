@@ -1,0 +1,64 @@
+"""``chainlight serve`` starts a real server that answers on loopback and stops cleanly."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from chainlight import pipeline
+from chainlight.model.markings import Marking
+from chainlight.settings import Settings
+
+# Starting means importing FtM, DuckDB and FastAPI; on a busy machine that alone takes seconds.
+STARTUP_LIMIT_S = 60.0
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_until_up(base: str, server: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + STARTUP_LIMIT_S
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise AssertionError(f"the server exited with status {server.returncode} before answering")
+        try:
+            if httpx.get(f"{base}/-/health", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.25)
+    raise AssertionError(f"the server did not answer {base}/-/health within {STARTUP_LIMIT_S:.0f} s")
+
+
+def test_serve_answers_pages_and_json_then_stops(settings: Settings, tmp_path: Path) -> None:
+    entities = tmp_path / "notes.jsonl"
+    entities.write_text('{"id": "note-1", "schema": "Note", "properties": {"name": ["Seizure tip-off"]}}\n')
+    pipeline.ingest(settings, "ftm", [entities], dataset="tips", marking=Marking.GREEN, owner="ngo-y")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "chainlight.cli", "serve", "--home", str(settings.home),
+               "--database-url", settings.database_url, "--host", "127.0.0.1", "--port", str(port)]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait_until_up(base, server)
+        page = httpx.get(f"{base}/", timeout=10)
+        assert page.status_code == 200
+        assert '<a href="/datasets/tips">tips</a>' in page.text
+        assert "Viewing as <strong>local</strong>" in page.text
+        assert page.headers["x-content-type-options"] == "nosniff"
+        index = httpx.get(f"{base}/index.json", timeout=10).json()
+        assert index["organisation"] == "local"
+        assert [(d["name"], d["owner"], d["entities"]) for d in index["datasets"]] == [("tips", "ngo-y", 1)]
+    finally:
+        server.terminate()
+        _, stderr = server.communicate(timeout=30)
+    assert b"Traceback" not in stderr
