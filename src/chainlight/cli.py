@@ -134,6 +134,16 @@ def ingest(
 
 
 @app.command()
+def reference(home: HomeOption = None, database_url: DatabaseOption = None) -> None:
+    """Load the packaged World Port Index ports and airports (dataset reference-ports, TLP:CLEAR)."""
+    from chainlight.reference.load import load_reference
+
+    report = load_reference(_settings(home, database_url).ensure())
+    added = report.statements_added
+    out.print(f"reference-ports: {added:,} statements added" if added else "reference-ports: already loaded")
+
+
+@app.command()
 def status(home: HomeOption = None, database_url: DatabaseOption = None, as_json: JsonOption = False) -> None:
     """Datasets, their owners and markings, and what each holds."""
     from chainlight import pipeline
