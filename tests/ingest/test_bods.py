@@ -6,6 +6,7 @@ import pytest
 from typer.testing import CliRunner
 
 from chainlight.cli import app
+from chainlight.ingest import bods_schema
 from chainlight.ingest.base import IngestReport, run_ingest
 from chainlight.ingest.bods import (
     BodsReader,
@@ -241,3 +242,20 @@ def test_cli_ingests_a_bods_package(tmp_path: Path, shared: Path) -> None:
     with EvidenceStore(home / "evidence.duckdb") as store:
         assert store.scalar("SELECT rows_read FROM ingest_runs") == 6
         assert entity(store, interest_entity_id(DATASET, "4cf2837bd01f", 0)).get("percentage") == ["60"]
+
+
+def test_a_single_pretty_printed_statement_loads(store: EvidenceStore) -> None:
+    report = ingest(store, BODS / "single-statement.json")
+    assert (report.files[0].rows_read, report.files[0].rows_quarantined) == (1, 0)
+    company = entity(store, rid("ent-kifaru"))
+    assert (company.get("ticker"), company.get("isinCode")) == (["KIFR"], ["KE0000000999"])
+
+
+def test_packaged_schema_is_the_published_one(shared: Path) -> None:
+    published = shared / "standards/bods"
+    packaged = Path(bods_schema.__file__).parent / "schemas" / "bods"
+    names = sorted(p.relative_to(published / "schema") for p in (published / "schema").rglob("*") if p.is_file())
+    assert len(names) >= 19
+    for name in names:
+        assert (packaged / name).read_bytes() == (published / "schema" / name).read_bytes(), name
+    assert (packaged / "LICENSE-schema.txt").read_bytes() == (published / "LICENSE-schema.txt").read_bytes()
