@@ -75,4 +75,12 @@ def account_number(rng: random.Random) -> str:
 
 def random_id(rng: random.Random) -> str:
     """A 10-character id in the style of the Trade Database's hashed permit numbers."""
-    return "".join(rng.choice(string.ascii_lowercase + string.digits) for _ in range(10))
+    value = rng.getrandbits(52)
+    out = []
+    for _ in range(10):
+        value, digit = divmod(value, 36)
+        out.append(_BASE36[digit])
+    return "".join(out)
+
+
+_BASE36: Final = string.ascii_lowercase + string.digits

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from functools import cache
 from typing import Final
+
+from chainlight.reference import ports
 
 SEAPORTS: Final[dict[str, tuple[str, ...]]] = {
     "KE": ("KEMBA",), "TZ": ("TZDAR", "TZZNZ"), "MZ": ("MZMPM", "MZBEW"), "ZA": ("ZADUR", "ZACPT"),
@@ -54,12 +57,8 @@ def all_codes() -> list[str]:
     return sorted({c for codes in (*SEAPORTS.values(), *AIRPORTS.values()) for c in codes})
 
 
+@cache
 def port_name(code: str) -> str:
-    """The port's name from the reference list, or its code when the list is not installed."""
-    try:
-        from chainlight.reference import ports
-    except ImportError:
-        return code
+    """The port's name from the packaged reference list (the code itself if unknown)."""
     found = ports.lookup(code)
-    name = getattr(found, "name", None) if found is not None else None
-    return str(name) if name else code
+    return found.name if found is not None else code
