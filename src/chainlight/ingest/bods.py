@@ -488,9 +488,11 @@ class BodsReader:
     def _read_lines(self, ctx: IngestContext) -> None:
         loader = _Loader(ctx)
         seen_json = False
+        consumed = 0
         with ctx.path.open("rb") as fh:
             for number, raw in enumerate(fh, start=1):
                 ctx.advance(len(raw))
+                consumed += len(raw)
                 line = raw.removeprefix(UTF8_BOM) if number == 1 else raw
                 if not line.strip():
                     continue
@@ -503,7 +505,7 @@ class BodsReader:
                     item = orjson.loads(line)
                 except orjson.JSONDecodeError as exc:
                     if not seen_json:
-                        self._read_single_object(ctx, loader)
+                        self._read_single_object(ctx, loader, consumed)
                         return
                     ctx.count_rows()
                     ctx.reject(number, f"statement is not valid JSON: {exc}", raw=text)
@@ -512,10 +514,12 @@ class BodsReader:
                 loader.accept(_Statement(number, item, text, in_array=False))
 
     @staticmethod
-    def _read_single_object(ctx: IngestContext, loader: _Loader) -> None:
+    def _read_single_object(ctx: IngestContext, loader: _Loader, consumed: int) -> None:
         """A file starting with ``{`` whose first line is not JSON: one pretty-printed
         statement, or not JSON at all."""
-        data = ctx.path.read_bytes().removeprefix(UTF8_BOM)
+        data = ctx.path.read_bytes()
+        ctx.advance(max(0, len(data) - consumed))
+        data = data.removeprefix(UTF8_BOM)
         try:
             item = orjson.loads(data)
         except orjson.JSONDecodeError as exc:
