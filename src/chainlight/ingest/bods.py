@@ -32,7 +32,7 @@ from typing import Any
 import orjson
 
 from chainlight.ingest.base import FileRejected, IngestContext
-from chainlight.ingest.bods_schema import check_statement, codelist_titles
+from chainlight.ingest.bods_schema import SchemaProblem, check_statement, codelist_titles
 from chainlight.model.ftm import model
 from chainlight.model.identity import dataset_key
 
@@ -182,16 +182,18 @@ class _Loader:
     #: about a party to a relationship land on an entity of the right schema.
     schemata: dict[str, str] = field(default_factory=dict)
 
-    def accept(self, st: _Statement) -> None:
+    def accept(self, st: _Statement, problem: SchemaProblem | None = None, *, checked: bool = False) -> None:
+        """Quarantine ``st`` if it fails the schema (checked here unless ``checked``), else load it."""
         self.ctx.count_rows()
-        problem = check_statement(st.data)
+        if not checked:
+            problem = check_statement(st.data)
         if problem is not None:
             more = f" (and {problem.others} more)" if problem.others else ""
             record = st.data.get("recordId") if isinstance(st.data, dict) else None
             which = f"{st.label} (recordId {record})" if isinstance(record, str) else st.label
             self.ctx.reject(
                 st.where,
-                f"{which} fails the BODS 0.4 schema at {problem.json_path}: {problem.message}{more}",
+                f"{which} fails the BODS 0.4 schema: {problem.message}{more}",
                 field=problem.json_path,
                 raw=st.raw,
             )
@@ -478,12 +480,13 @@ class BodsReader:
         loader = _Loader(ctx)
         # Statements may name records that come later in the package: learn every record's
         # schema first, so notes about unnamed counterparties land on the right schema.
-        for item in statements:
-            if isinstance(item, dict) and check_statement(item) is None:
+        problems = [check_statement(item) for item in statements]
+        for item, problem in zip(statements, problems, strict=True):
+            if problem is None:
                 loader.remember(item)
-        for index, item in enumerate(statements, start=1):
+        for index, (item, problem) in enumerate(zip(statements, problems, strict=True), start=1):
             raw = orjson.dumps(item).decode("utf-8")
-            loader.accept(_Statement(index, item, raw, in_array=True))
+            loader.accept(_Statement(index, item, raw, in_array=True), problem, checked=True)
 
     def _read_lines(self, ctx: IngestContext) -> None:
         loader = _Loader(ctx)
