@@ -81,6 +81,14 @@ class _CountingFile(io.FileIO):
         return count
 
 
+class _ValidatedFile(io.BufferedReader):
+    """Stops xmlschema's lazy iterators, finalised after an early stop, from failing on
+    a file already closed: a closed file is simply not seekable."""
+
+    def seekable(self) -> bool:
+        return not self.closed and super().seekable()
+
+
 def first_schema_error(
     path: Path, schema: Any, on_read: Callable[[int], None] | None = None
 ) -> SchemaError | None:
@@ -89,8 +97,8 @@ def first_schema_error(
     Stops at the first error: one is enough to reject a file, and the rest of a large file
     need not be read to say so.
     """
-    with io.BufferedReader(_CountingFile(path, on_read or _ignore)) as fh:
-        errors = schema.iter_errors(xmlschema.XMLResource(fh, lazy=True))
+    with _ValidatedFile(_CountingFile(path, on_read or _ignore)) as fh:
+        errors = schema.iter_errors(xmlschema.XMLResource(fh, lazy=1))
         try:
             error = next(errors, None)
         finally:
