@@ -208,7 +208,7 @@ def _date(value: str, fmt: str | None) -> str | None:
         cleaned: str | None = registry.date.clean(value)
         return cleaned
     try:
-        return datetime.strptime(value, fmt).date().isoformat()  # noqa: DTZ007 - a calendar date
+        return datetime.strptime(value, fmt).date().isoformat()
     except ValueError:
         return None
 

@@ -16,6 +16,7 @@ to two records, yet every port must be its own entity: the largest harbour of a 
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -94,8 +95,7 @@ def _unlocode(value: str | None) -> str | None:
 
 def _read(name: str) -> list[dict[str, str]]:
     source = resources.files("chainlight.reference").joinpath("data", name)
-    with source.open("r", encoding="utf-8", newline="") as fh:
-        return list(csv.DictReader(fh))
+    return list(csv.DictReader(io.StringIO(source.read_text(encoding="utf-8"), newline="")))
 
 
 def _seaports() -> list[PortInfo]:
