@@ -198,7 +198,8 @@ def test_genetic_samples_and_matches(store: EvidenceStore) -> None:
 
 def test_incidents(store: EvidenceStore) -> None:
     report = ingest(store, CSV / "incidents.csv", "incidents", dataset="macn")
-    assert problems(report) == [(3, "date")]
+    assert problems(report) == [(3, "country"), (3, "date")]
+    assert report.files[0].problems[0].error == "invalid country 'Narnia'"
     found = entities(store, "macn")
     incident = found[dataset_key("macn", "incident", "INC-0001")]
     assert incident.schema.name == "Incident"
@@ -206,6 +207,9 @@ def test_incidents(store: EvidenceStore) -> None:
     assert incident.get("amount") == ["200"]
     assert incident.get("demandingActorType") == ["port-authority"]
     assert found[port_id("NGLOS")].get("name") == ["Lagos"]
+    lagos = found[dataset_key("macn", "incident", "INC-0002")]
+    assert lagos.get("country") == []
+    assert lagos.get("outcome") == ["paid"]
 
 
 def test_assessments_of_a_port_or_an_agency(store: EvidenceStore) -> None:
