@@ -89,231 +89,151 @@ class CitesTradeReader:
 
     def read(self, ctx: IngestContext) -> None:
         layout = detect_layout(ctx)
-        con = ctx.con
-        register_tables(con)
+        register_tables(ctx.con)
         try:
             rows, malformed = self._stage(ctx, layout)
             ctx.count_rows(rows + malformed)
-            self._number_lines(ctx)
-            if layout is SHIPMENTS:
-                self._find_duplicates(ctx)
-            con.execute(self._checked_view_sql(layout))
-            added = self._insert_records(ctx, layout)
-            bad = self._quarantine(ctx, layout)
-            ctx.report.records_added += added
+            source = self._numbered_rows(ctx, malformed)
+            duplicates = self._find_duplicates(ctx, source) if layout is SHIPMENTS else 0
+            bad = self._quarantine(ctx, layout, source, duplicates)
+            ctx.report.records_added += self._insert_records(ctx, layout, source, duplicates)
             ctx.report.rows_quarantined += bad + malformed
             ctx.report.problem_count += bad + malformed
             self._report_problems(ctx)
         finally:
-            for name in ("_cites_checked",):
-                con.execute(f"DROP VIEW IF EXISTS {name}")
-            for name in (_ROWS, "_cites_lines", "_cites_dupes", _REJECTS, _REJECT_SCANS):
-                con.execute(f"DROP TABLE IF EXISTS {name}")
+            for name in _TEMP_TABLES:
+                ctx.con.execute(f"DROP TABLE IF EXISTS {name}")
         ctx.advance(ctx.path.stat().st_size)
 
     @staticmethod
     def _stage(ctx: IngestContext, layout: Layout) -> tuple[int, int]:
-        """Parse the CSV into ``_cites_rows`` with each row's ordinal (DuckDB numbers rows in scan
-        order: a streaming window) and quarantine malformed lines; return (rows parsed,
-        malformed lines)."""
+        """Parse and check the CSV in one pass into ``_cites_rows``: each row's ordinal (DuckDB
+        numbers rows in scan order: a streaming window), its trimmed values, its term and unit
+        codes, and ``bad`` = {field, error} for its first failing check (NULL when valid).
+        Malformed lines go to the quarantine. Return (rows parsed, malformed lines)."""
         con = ctx.con
-        for name in (_ROWS, _REJECTS, _REJECT_SCANS):
+        for name in _TEMP_TABLES:
             con.execute(f"DROP TABLE IF EXISTS {name}")
         columns = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in layout.columns) + "}"
         con.execute(
-            f"""CREATE TEMP TABLE {_ROWS} AS SELECT row_number() OVER () AS ordinal, * FROM read_csv(
-                ?, columns = {columns}, header = true, auto_detect = false, all_varchar = true,
-                delim = ',', quote = '"', escape = '"', strict_mode = true, null_padding = false,
-                store_rejects = true, rejects_table = '{_REJECTS}', rejects_scan = '{_REJECT_SCANS}',
-                encoding = 'utf-8')""",
+            f"""CREATE TEMP TABLE {_ROWS} AS
+                SELECT r.*, tk.code AS term_code, nullif(uk.code, '') AS unit_code, {_first_failure(layout)} AS bad
+                FROM (
+                    SELECT ordinal, {_cleaned(layout)} FROM (
+                        SELECT row_number() OVER () AS ordinal, * FROM read_csv(
+                            ?, columns = {columns}, header = true, auto_detect = false, all_varchar = true,
+                            delim = ',', quote = '"', escape = '"', strict_mode = true, null_padding = false,
+                            store_rejects = true, rejects_table = '{_REJECTS}', rejects_scan = '{_REJECT_SCANS}',
+                            encoding = 'utf-8')
+                    )
+                ) r
+                {_CODE_JOINS}""",
             [str(ctx.path)],
         )
         field_names = "MAP {" + ", ".join(
             f"'{c}': '{h}'" for c, h in zip(layout.columns, layout.header, strict=True)
         ) + "}"
-        rows = int(con.execute(f"SELECT count(*) FROM {_ROWS}").fetchone()[0])  # type: ignore[index]
-        malformed = con.execute(
+        rows = _count(con.execute(f"SELECT count(*) FROM {_ROWS}").fetchall())
+        malformed = _count(con.execute(
             f"""INSERT INTO quarantine
                 SELECT ?, ?, ?, ?, line, {field_names}[min_by(column_name, column_idx)],
                        'malformed CSV line: ' || min_by(error_message, column_idx), any_value(csv_line)
-                FROM {_REJECTS} GROUP BY line""",
+                FROM {_REJECTS} GROUP BY line ORDER BY line""",
             [ctx.run_id, ctx.dataset, ctx.format, ctx.label],
-        ).fetchone()
-        return rows, int(malformed[0]) if malformed else 0
+        ).fetchall())
+        return rows, malformed
 
     @staticmethod
-    def _number_lines(ctx: IngestContext) -> None:
-        """Map each parsed row to its file line, stepping over the malformed lines DuckDB set
-        aside: row k (1-based) after j malformed lines sits on line k + j + 1 (the header is
-        line 1). ``_cites_lines`` holds, per threshold k0 = malformed line - its rank, that
-        rank j; an ASOF join picks the largest k0 <= k."""
+    def _numbered_rows(ctx: IngestContext, malformed: int) -> str:
+        """SQL for the staged rows with their file ``line`` (the header is line 1).
+
+        Without malformed lines row k is on line k + 1. Otherwise row k after j malformed lines
+        is on line k + j + 1: ``_cites_lines`` holds, per threshold k0 = malformed line - its
+        rank, that rank j, and an ASOF join picks the largest k0 <= k."""
+        if not malformed:
+            return f"(SELECT ordinal + 1 AS line, * FROM {_ROWS})"
         ctx.con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE _cites_lines AS
+            f"""CREATE TEMP TABLE _cites_lines AS
                 SELECT line - rank AS k0, max(rank) AS j FROM (
                     SELECT line, row_number() OVER (ORDER BY line) AS rank
                     FROM (SELECT DISTINCT line FROM {_REJECTS})
                 ) GROUP BY ALL"""
         )
+        return (
+            f"(SELECT s.ordinal + coalesce(l.j, 0) + 1 AS line, s.* FROM {_ROWS} s "
+            "ASOF LEFT JOIN _cites_lines l ON s.ordinal >= l.k0)"
+        )
 
     @staticmethod
-    def _checked_view_sql(layout: Layout) -> str:
-        """``_cites_checked``: every staged row with its line, its cleaned typed values and
-        ``bad`` = {field, error} for the first check it fails (NULL when valid)."""
-        last_year = date.today().year
-        appendices = _sql_list(list(APPENDICES))
-        reporters = _sql_list(list(REPORTER_TYPES))
-        raw_names = dict(zip(layout.columns, layout.header, strict=True))
-        cleaned = ",\n".join(f"nullif(trim({_q(c)}), '') AS {_q(c)}" for c in layout.columns)
-        raw_json = "to_json({" + ", ".join(f"'{raw_names[c]}': r.{_q(c)}" for c in layout.columns) + "})"
+    def _find_duplicates(ctx: IngestContext, source: str) -> int:
+        """``_cites_dupes``: Ids that more than one valid row of the file carries, with the first
+        such row; the later ones are quarantined (an Id names one shipment). Candidates are
+        found by hash first, which is much cheaper than grouping the strings."""
+        return _count(ctx.con.execute(
+            f"""CREATE TEMP TABLE _cites_dupes AS
+                SELECT id, min(ordinal) AS first_row, arg_min(line, ordinal) AS first_line
+                FROM {source} s
+                WHERE bad IS NULL AND hash(id) IN (
+                    SELECT hash(id) FROM {_ROWS} WHERE bad IS NULL GROUP BY ALL HAVING count(*) > 1)
+                GROUP BY id HAVING count(*) > 1"""
+        ).fetchall())
 
-        def code(column: str, label: str, table: str, *, required: bool) -> str:
-            header = raw_names[column]
-            missing = (
-                f"WHEN r.{_q(column)} IS NULL THEN {{'field': '{header}', 'error': 'missing {label}'}}\n"
-                if required else ""
-            )
-            return (
-                f"{missing}WHEN r.{_q(column)} IS NOT NULL AND {table}.code IS NULL THEN "
-                f"{{'field': '{header}', 'error': 'unknown {label} ' || r.{_q(column)}}}\n"
-            )
-
-        quantity_checks = []
-        if layout is SHIPMENTS:
-            quantity_checks.append(("quantity", "Quantity", True))
+    @staticmethod
+    def _quarantine(ctx: IngestContext, layout: Layout, source: str, duplicates: int) -> int:
+        """Quarantine the rows that failed a check, naming the first failing field, with their
+        values under the file's own column names."""
+        if duplicates:
+            rows = f"{source} r LEFT JOIN _cites_dupes d ON r.id = d.id"
+            field = "CASE WHEN bad IS NULL THEN 'Id' ELSE bad.field END"
+            error = ("CASE WHEN bad IS NULL THEN 'duplicate Id ' || r.id || ' (first on line ' || d.first_line "
+                     "|| ')' ELSE bad.error END")
+            where = "bad IS NOT NULL OR r.ordinal > d.first_row"
         else:
-            quantity_checks += [("importer_quantity", "Importer reported quantity", False),
-                                ("exporter_quantity", "Exporter reported quantity", False)]
-        quantities = ""
-        for column, header, required in quantity_checks:
-            if required:
-                quantities += f"WHEN r.{column} IS NULL THEN {{'field': '{header}', 'error': 'missing quantity'}}\n"
-            quantities += (
-                f"WHEN r.{column} IS NOT NULL AND NOT coalesce(isfinite(try_cast(r.{column} AS DOUBLE)) "
-                f"AND try_cast(r.{column} AS DOUBLE) >= 0, false) THEN {{'field': '{header}', "
-                f"'error': 'quantity is not a number >= 0: ' || r.{column}}}\n"
-            )
-        if layout is COMPARATIVE:
-            quantities += (
-                "WHEN r.importer_quantity IS NULL AND r.exporter_quantity IS NULL THEN "
-                "{'field': 'Importer reported quantity', 'error': 'neither importer nor exporter reported a quantity'}\n"
-            )
-
-        shipment_checks = ""
-        dupes_join = ""
-        if layout is SHIPMENTS:
-            shipment_checks = (
-                "WHEN r.id IS NULL THEN {'field': 'Id', 'error': 'missing Id'}\n"
-                "WHEN d.first_row IS NOT NULL AND r.ordinal > d.first_row THEN {'field': 'Id', "
-                "'error': 'duplicate Id ' || r.id || ' (first on line ' || d.first_line || ')'}\n"
-            )
-            dupes_join = "LEFT JOIN _cites_dupes d ON r.id = d.id"
-        reporter_check = (
-            f"WHEN r.reporter_type IS NULL OR r.reporter_type NOT IN ({reporters}) THEN "
-            "{'field': 'Reporter.type', 'error': 'Reporter.type must be E or I, not ' || coalesce(r.reporter_type, 'blank')}\n"
-            if layout is SHIPMENTS else ""
-        )
-        appendix_header = raw_names["appendix"]
-        view_sql = f"""
-            CREATE OR REPLACE TEMP VIEW _cites_checked AS
-            WITH r AS (
-                SELECT s.ordinal, s.ordinal + coalesce(l.j, 0) + 1 AS line, {cleaned}
-                FROM {_ROWS} s ASOF LEFT JOIN _cites_lines l ON s.ordinal >= l.k0
-            )
-            SELECT r.*, {raw_json} AS raw,
-                try_cast(r.year AS SMALLINT) AS year_value,
-                upper(r.appendix) AS appendix_value,
-                tk.code AS term_code, nullif(uk.code, '') AS unit_code,
-                upper(r.importer) AS importer_code, upper(r.exporter) AS exporter_code,
-                upper(r.origin) AS origin_code,
-                upper(r.purpose) AS purpose_code, upper(r.source) AS source_code,
-                CASE
-                {shipment_checks}
-                WHEN r.year IS NULL THEN {{'field': 'Year', 'error': 'missing year'}}
-                WHEN NOT coalesce(try_cast(r.year AS INTEGER) BETWEEN {FIRST_TRADE_YEAR} AND {last_year}, false)
-                    THEN {{'field': 'Year', 'error': 'year is not between {FIRST_TRADE_YEAR} and {last_year}: ' || r.year}}
-                WHEN r.appendix IS NULL OR upper(r.appendix) NOT IN ({appendices})
-                    THEN {{'field': '{appendix_header}', 'error': 'appendix must be I, II, III or N, not '
-                          || coalesce(r.appendix, 'blank')}}
-                WHEN r.taxon IS NULL THEN {{'field': 'Taxon', 'error': 'missing taxon'}}
-                {code("term", "term", "tk", required=True)}
-                {quantities}
-                WHEN r.unit IS NOT NULL AND uk.key IS NULL
-                    THEN {{'field': 'Unit', 'error': 'unknown unit ' || r.unit}}
-                {code("importer", "importer country", "ci", required=True)}
-                {code("exporter", "exporter country", "ce", required=True)}
-                {code("origin", "origin country", "co", required=False)}
-                {code("purpose", "purpose", "cp", required=False)}
-                {code("source", "source", "cs", required=False)}
-                {reporter_check}
-                END AS bad
-            FROM r
-            LEFT JOIN cites_term_keys tk ON upper(r.term) = tk.key
-            LEFT JOIN cites_unit_keys uk ON upper(r.unit) = uk.key
-            LEFT JOIN cites_countries ci ON upper(r.importer) = ci.code
-            LEFT JOIN cites_countries ce ON upper(r.exporter) = ce.code
-            LEFT JOIN cites_countries co ON upper(r.origin) = co.code
-            LEFT JOIN cites_purposes cp ON upper(r.purpose) = cp.code
-            LEFT JOIN cites_sources cs ON upper(r.source) = cs.code
-            {dupes_join}
-        """
-        return view_sql
+            rows, field, error, where = f"{source} r", "bad.field", "bad.error", "bad IS NOT NULL"
+        return _count(ctx.con.execute(
+            f"""INSERT INTO quarantine
+                SELECT ?, ?, ?, ?, line, {field}, {error}, {_raw_json(layout)}
+                FROM {rows} WHERE {where} ORDER BY r.ordinal""",
+            [ctx.run_id, ctx.dataset, ctx.format, ctx.label],
+        ).fetchall())
 
     @staticmethod
-    def _find_duplicates(ctx: IngestContext) -> None:
-        """``_cites_dupes``: Ids that occur more than once in the file, with their first row;
-        later occurrences are quarantined (an Id names one shipment)."""
-        ctx.con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE _cites_dupes AS
-                SELECT s.id, min(s.ordinal) AS first_row,
-                       min(s.ordinal) + 1 + arg_min(coalesce(l.j, 0), s.ordinal) AS first_line
-                FROM (SELECT id, ordinal FROM {_ROWS} WHERE id IS NOT NULL AND id IN (
-                        SELECT id FROM {_ROWS} GROUP BY id HAVING count(*) > 1)) s
-                ASOF LEFT JOIN _cites_lines l ON s.ordinal >= l.k0
-                GROUP BY s.id"""
-        )
-
-    def _insert_records(self, ctx: IngestContext, layout: Layout) -> int:
-        con = ctx.con
+    def _insert_records(ctx: IngestContext, layout: Layout, source: str, duplicates: int) -> int:
+        """Insert the rows that passed, codes normalised, unless the dataset already holds their
+        record id (so a re-ingest adds nothing)."""
         if layout is SHIPMENTS:
-            sql = """
+            rows, where = f"{source} r", "r.bad IS NULL"
+            if duplicates:
+                rows += " LEFT JOIN _cites_dupes d ON r.id = d.id"
+                where += " AND NOT coalesce(r.ordinal > d.first_row, false)"
+            sql = f"""
                 INSERT INTO cites_trade
-                SELECT ?, c.id, c.year_value, c.appendix_value, c.taxon, c.class, c."order", c.family, c.genus,
-                       c.term_code, try_cast(c.quantity AS DOUBLE), c.unit_code, c.importer_code,
-                       c.exporter_code, c.origin_code, c.purpose_code, c.source_code, upper(c.reporter_type),
-                       c.import_permit, c.export_permit, c.origin_permit, ? || ':' || c.line
-                FROM _cites_checked c
-                ANTI JOIN (SELECT record_id FROM cites_trade WHERE dataset = ?) e ON c.id = e.record_id
-                WHERE c.bad IS NULL
-                ORDER BY c.ordinal
+                SELECT ?, r.id, r.year::SMALLINT, upper(r.appendix), r.taxon, r.class, r."order", r.family,
+                       r.genus, r.term_code, r.quantity::DOUBLE, r.unit_code, upper(r.importer),
+                       upper(r.exporter), upper(r.origin), upper(r.purpose), upper(r.source),
+                       upper(r.reporter_type), r.import_permit, r.export_permit, r.origin_permit,
+                       ? || ':' || r.line
+                FROM {rows}
+                ANTI JOIN (SELECT record_id FROM cites_trade WHERE dataset = ?) e ON r.id = e.record_id
+                WHERE {where}
             """
         else:
-            content = " || chr(31) || ".join(f"coalesce(c.{_q(col)}, '')" for col in layout.columns)
+            content = " || chr(31) || ".join(f"coalesce(r.{_q(col)}, '')" for col in layout.columns)
             sql = f"""
                 INSERT INTO cites_comparative
-                SELECT ?, k.record_id, k.year_value, k.appendix_value, k.taxon, k.class, k."order", k.family,
-                       k.genus, k.importer_code, k.exporter_code, k.origin_code,
-                       try_cast(k.importer_quantity AS DOUBLE), try_cast(k.exporter_quantity AS DOUBLE),
-                       k.term_code, k.unit_code, k.purpose_code, k.source_code, ? || ':' || k.line
+                SELECT ?, k.record_id, k.year::SMALLINT, upper(k.appendix), k.taxon, k.class, k."order",
+                       k.family, k.genus, upper(k.importer), upper(k.exporter), upper(k.origin),
+                       k.importer_quantity::DOUBLE, k.exporter_quantity::DOUBLE, k.term_code,
+                       k.unit_code, upper(k.purpose), upper(k.source), ? || ':' || k.line
                 FROM (
-                    SELECT c.*, h || '-' || row_number() OVER (PARTITION BY h ORDER BY c.ordinal) AS record_id
-                    FROM (SELECT c.*, md5({content}) AS h FROM _cites_checked c WHERE c.bad IS NULL) c
+                    SELECT *, h || '-' || row_number() OVER (PARTITION BY h ORDER BY ordinal) AS record_id
+                    FROM (SELECT r.*, md5({content}) AS h FROM {source} r WHERE r.bad IS NULL)
                 ) k
                 ANTI JOIN (SELECT record_id FROM cites_comparative WHERE dataset = ?) e
                     ON k.record_id = e.record_id
                 ORDER BY k.ordinal
             """
-        result = con.execute(sql, [ctx.dataset, ctx.label, ctx.dataset]).fetchone()
-        return int(result[0]) if result else 0
-
-    @staticmethod
-    def _quarantine(ctx: IngestContext, layout: Layout) -> int:
-        result = ctx.con.execute(
-            """INSERT INTO quarantine
-               SELECT ?, ?, ?, ?, c.line, c.bad.field, c.bad.error, c.raw
-               FROM _cites_checked c WHERE c.bad IS NOT NULL ORDER BY c.ordinal""",
-            [ctx.run_id, ctx.dataset, ctx.format, ctx.label],
-        ).fetchone()
-        return int(result[0]) if result else 0
+        return _count(ctx.con.execute(sql, [ctx.dataset, ctx.label, ctx.dataset]).fetchall())
 
     @staticmethod
     def _report_problems(ctx: IngestContext) -> None:
@@ -328,3 +248,86 @@ class CitesTradeReader:
         for line, field, error, raw in rows:
             ctx.report.problems.append(Problem(ctx.label, line, field, error, raw))
 
+
+_TEMP_TABLES: Final = (_ROWS, _REJECTS, _REJECT_SCANS, "_cites_lines", "_cites_dupes")
+
+#: Code lookups for the checks; every code column is compared upper-cased.
+_CODE_JOINS: Final = """
+    LEFT JOIN cites_term_keys tk ON upper(r.term) = tk.key
+    LEFT JOIN cites_unit_keys uk ON upper(r.unit) = uk.key
+    LEFT JOIN cites_countries ci ON upper(r.importer) = ci.code
+    LEFT JOIN cites_countries ce ON upper(r.exporter) = ce.code
+    LEFT JOIN cites_countries co ON upper(r.origin) = co.code
+    LEFT JOIN cites_purposes cp ON upper(r.purpose) = cp.code
+    LEFT JOIN cites_sources cs ON upper(r.source) = cs.code"""
+
+
+def _count(rows: list[tuple[object, ...]]) -> int:
+    """The single number a count or an INSERT returns (fetched fully: DuckDB wants results
+    finished before the connection does other work)."""
+    value = rows[0][0] if rows else 0
+    return int(value) if isinstance(value, int) else 0
+
+
+def _cleaned(layout: Layout) -> str:
+    """Every column trimmed, blanks as NULL (a quoted "" is as blank as an empty field)."""
+    return ", ".join(f"nullif(trim({_q(c)}), '') AS {_q(c)}" for c in layout.columns)
+
+
+def _raw_json(layout: Layout) -> str:
+    """The row's values under the file's own column names, for the quarantine."""
+    pairs = ", ".join(f"'{h}': r.{_q(c)}" for c, h in zip(layout.columns, layout.header, strict=True))
+    return "to_json({" + pairs + "})"
+
+
+def _fail(header: str, error: str) -> str:
+    """A failure struct; ``error`` is an SQL string expression."""
+    return f"{{'field': '{header}', 'error': {error}}}"
+
+
+def _first_failure(layout: Layout) -> str:
+    """A CASE naming the first failing check of a row (NULL when the row is valid), in the
+    order a reader of the file sees the columns."""
+    h = dict(zip(layout.columns, layout.header, strict=True))
+    last_year = date.today().year
+    whens: list[tuple[str, str]] = []
+    if layout is SHIPMENTS:
+        whens.append(("r.id IS NULL", _fail("Id", "'missing Id'")))
+    whens += [
+        ("r.year IS NULL", _fail("Year", "'missing year'")),
+        (f"NOT coalesce(try_cast(r.year AS INTEGER) BETWEEN {FIRST_TRADE_YEAR} AND {last_year}, false)",
+         _fail("Year", f"'year is not between {FIRST_TRADE_YEAR} and {last_year}: ' || r.year")),
+        (f"r.appendix IS NULL OR upper(r.appendix) NOT IN ({_sql_list(list(APPENDICES))})",
+         _fail(h["appendix"], "'appendix must be I, II, III or N, not ' || coalesce(r.appendix, 'blank')")),
+        ("r.taxon IS NULL", _fail("Taxon", "'missing taxon'")),
+        ("r.term IS NULL", _fail("Term", "'missing term'")),
+        ("tk.code IS NULL", _fail("Term", "'unknown term ' || r.term")),
+    ]
+    if layout is SHIPMENTS:
+        whens.append(("r.quantity IS NULL", _fail("Quantity", "'missing quantity'")))
+    quantities = ["quantity"] if layout is SHIPMENTS else ["importer_quantity", "exporter_quantity"]
+    for column in quantities:
+        number = f"try_cast(r.{column} AS DOUBLE)"
+        whens.append((
+            f"r.{column} IS NOT NULL AND NOT coalesce(isfinite({number}) AND {number} >= 0, false)",
+            _fail(h[column], f"'quantity is not a number >= 0: ' || r.{column}"),
+        ))
+    if layout is COMPARATIVE:
+        whens.append(("r.importer_quantity IS NULL AND r.exporter_quantity IS NULL",
+                      _fail(h["importer_quantity"], "'neither importer nor exporter reported a quantity'")))
+    whens += [
+        ("r.unit IS NOT NULL AND uk.key IS NULL", _fail("Unit", "'unknown unit ' || r.unit")),
+        ("r.importer IS NULL", _fail("Importer", "'missing importer'")),
+        ("ci.code IS NULL", _fail("Importer", "'unknown importer country code ' || r.importer")),
+        ("r.exporter IS NULL", _fail("Exporter", "'missing exporter'")),
+        ("ce.code IS NULL", _fail("Exporter", "'unknown exporter country code ' || r.exporter")),
+        ("r.origin IS NOT NULL AND co.code IS NULL", _fail("Origin", "'unknown origin country code ' || r.origin")),
+        ("r.purpose IS NOT NULL AND cp.code IS NULL", _fail("Purpose", "'unknown purpose code ' || r.purpose")),
+        ("r.source IS NOT NULL AND cs.code IS NULL", _fail("Source", "'unknown source code ' || r.source")),
+    ]
+    if layout is SHIPMENTS:
+        whens.append((
+            f"r.reporter_type IS NULL OR upper(r.reporter_type) NOT IN ({_sql_list(list(REPORTER_TYPES))})",
+            _fail("Reporter.type", "'Reporter.type must be E or I, not ' || coalesce(r.reporter_type, 'blank')"),
+        ))
+    return "CASE " + " ".join(f"WHEN {cond} THEN {fail}" for cond, fail in whens) + " END"
