@@ -279,9 +279,10 @@ def run_ingest(
             except FileRejected as exc:
                 store.con.execute("DELETE FROM _staging")
                 store.con.execute("DELETE FROM quarantine WHERE run_id = ? AND path = ?", [run_id, label])
-                file_report.rejected = exc.message
-                file_report.rows_quarantined = max(file_report.rows_read, 1)
                 ctx.reject(exc.line, exc.message)
+                # Nothing of a rejected file is loaded: every row read counts as quarantined.
+                file_report.rejected = exc.message
+                file_report.rows_quarantined = file_report.rows_read
                 continue
             finished = datetime.now(UTC).replace(tzinfo=None)
             file_report.statements_added = _commit_staging(store, dataset, finished)

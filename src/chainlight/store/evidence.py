@@ -151,7 +151,10 @@ class EvidenceStore:
             )
         }
         records: dict[str, int] = {}
+        existing = {r[0] for r in self.fetchall("SELECT table_name FROM duckdb_tables()")}
         for table in RECORD_TABLES:
+            if table not in existing:  # a file made before this record table existed
+                continue
             for d, n in self.fetchall(f"SELECT dataset, count(*) FROM {table} GROUP BY dataset"):
                 records[d] = records.get(d, 0) + n
         quarantined = dict(self.fetchall("SELECT dataset, count(*) FROM quarantine GROUP BY dataset"))

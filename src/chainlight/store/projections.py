@@ -24,12 +24,21 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def projection_sql(schema_name: str) -> str:
-    """The SELECT that builds one schema's projection from the statements table."""
+def projection_sql(schema_name: str, present: Iterable[str] | None = None) -> str:
+    """The SELECT that builds one schema's projection from the statements table.
+
+    Every property of the schema gets a column, so the table's shape is the documented one;
+    properties in ``present`` are aggregated, the others are typed NULLs. (DuckDB spends
+    seconds planning a hundred filtered aggregates, and most schemata use a handful.)
+    """
     schema = model[schema_name]
+    used = None if present is None else set(present)
     columns = []
     for prop in sorted(schema.properties.values(), key=lambda p: p.name):
         if prop.stub:
+            continue
+        if used is not None and prop.name not in used:
+            columns.append(f"CAST(NULL AS VARCHAR[]) AS {_quote(prop.name)}")
             continue
         columns.append(
             f"list(DISTINCT value ORDER BY value) FILTER (WHERE prop = '{prop.name}') AS {_quote(prop.name)}"
@@ -55,9 +64,15 @@ def rebuild(store: EvidenceStore, schemata: Iterable[str] | None = None) -> dict
     present = [r[0] for r in store.fetchall("SELECT DISTINCT schema FROM statements WHERE prop = 'id'")]
     wanted = sorted(set(present) if schemata is None else set(schemata) & set(present))
     counts: dict[str, int] = {}
+    used: dict[str, set[str]] = {}
+    for schema_name, prop in store.fetchall(
+        "SELECT DISTINCT e.schema, s.prop FROM statements s JOIN "
+        "(SELECT DISTINCT entity_id, schema FROM statements WHERE prop = 'id') e USING (entity_id)"
+    ):
+        used.setdefault(schema_name, set()).add(prop)
     with store.transaction() as con:
         for name in wanted:
             table = table_name(name)
-            con.execute(f"CREATE OR REPLACE TABLE {table} AS {projection_sql(name)}")
+            con.execute(f"CREATE OR REPLACE TABLE {table} AS {projection_sql(name, used.get(name, set()))}")
             counts[name] = int(store.scalar(f"SELECT count(*) FROM {table}"))
     return counts
