@@ -111,3 +111,94 @@ def test_export_round_trips_through_followthemoney(tmp_path: Path) -> None:
         run_ingest(other, __import__("chainlight.ingest.ftm", fromlist=["FtmReader"]).FtmReader(), [exported], "ngo")
         original = {p.id: p.to_dict() for p in iter_entities(other)}
     assert {k: v["properties"] for k, v in original.items()} == {d["id"]: d["properties"] for d in lines}
+
+
+MESSY_LINES = [
+    {"id": "p1", "schema": "Person", "properties": {
+        "name": ["  John   Smith ", "'Quoted Name'", "John Smith", "Jane\tDoe", "Ok Name", ""],
+        "birthDate": ["1990", "2021-02-03T10:00:00", "31/12/1990", "1990-02-30", "1990-05", 1991],
+        "nationality": ["Kenya", "KE", "ke", "Atlantis", " vn "],
+        "passportNumber": [" A123 ", 123456, 1.5e20],
+        "address": ["1 Road;; Town", "Main St, , Nairobi", "Plain Street 4"],
+        "gender": ["Male", "f", "x"],
+        "email": ["A@Example.org", "not an email"],
+        "topics": ["sanction", "bogus"]}},
+    {"id": " c1 ", "schema": "Company", "properties": {
+        "name": "Acme  Ltd", "jurisdiction": ["Hong Kong", "hk"], "incorporationDate": ["2001-1-5"],
+        "registrationNumber": ["  0042  "], "leiCode": ["5493001KJTIIGC8Y1R12", "nope"],
+        "notes": ["  free\ttext "], "sourceUrl": ["example.org/x", "https://ok.example.org/"]}},
+    {"id": "o1", "schema": "Ownership", "properties": {
+        "owner": ["p1", "o1", "bad id!", "p1"], "asset": ["c1"], "percentage": ["1,000.5", "50"],
+        "startDate": ["2020-13-01", "2020-12"]}},
+    {"id": "o2", "schema": "Ownership", "properties": {"owner": [], "asset": None, "role": [True, "director"]}},
+]
+
+
+def _reference_statements(path: Path, dataset: str, label: str) -> set[tuple[str, ...]]:
+    """Statements as the original proxy-per-line reader produced them (FtM cleans every value)."""
+    from chainlight.model.ftm import model
+    from chainlight.model.statements import entity_statements
+
+    out: set[tuple[str, ...]] = set()
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        data = json.loads(line)
+        proxy = model.make_entity(data["schema"])
+        proxy.id = data["id"].strip()
+        for name, values in data["properties"].items():
+            prop = proxy.schema.get(name)
+            for value in values if isinstance(values, list) else [values]:
+                if isinstance(value, str | int | float) and not isinstance(value, bool):
+                    try:
+                        proxy.unsafe_add(prop, str(value))
+                    except Exception:  # noqa: BLE001, S112 - the reference drops what FtM refuses
+                        continue
+        for st in entity_statements(proxy, dataset, f"{label}:{number}"):
+            out.add((st.id, st.entity_id, st.schema, st.prop, st.prop_type, st.value, st.origin))
+    return out
+
+
+def test_messy_values_are_cleaned_exactly_as_followthemoney_cleans_them(
+    store: EvidenceStore, tmp_path: Path
+) -> None:
+    path = tmp_path / "messy.jsonl"
+    path.write_text("".join(json.dumps(d) + "\n" for d in MESSY_LINES))
+    report = run_ingest(store, FtmReader(), [path], "m", labels=["messy.jsonl"])
+    rows = store.fetchall("SELECT id, entity_id, schema, prop, prop_type, value, origin FROM statements")
+    assert set(rows) == _reference_statements(path, "m", "messy.jsonl")
+    assert len(rows) == len(set(rows))
+    values = {(e, p, v) for _, e, _, p, _, v, _ in rows}
+    assert ("p1", "birthDate", "2021-02-03T10:00:00") in values
+    assert ("p1", "nationality", "ke") in values and ("c1", "jurisdiction", "hk") in values
+    assert ("p1", "name", "John Smith") in values and ("c1", "name", "Acme Ltd") in values
+    # cleaned values keep what the file said; unchanged ones do not repeat it
+    originals = dict(store.fetchall(
+        "SELECT value, original_value FROM statements WHERE entity_id = 'p1' AND prop = 'nationality'"
+    ))
+    assert originals == {"ke": "Kenya", "vn": " vn "}
+    problems = {(p.line, p.field, p.error) for p in report.files[0].problems}
+    assert (1, "nationality", "invalid country value 'Atlantis'") in problems
+    assert (1, "birthDate", "invalid date value '31/12/1990'") in problems
+    assert any(line == 3 and field == "owner" and "Self-relationship" in error for line, field, error in problems)
+    assert (4, "role", "value True is not a string") in problems
+    assert report.files[0].rows_quarantined == 0
+    assert [p.line for p in report.files[0].problems] == sorted(p.line for p in report.files[0].problems)
+
+
+def test_problems_are_counted_and_listed_in_line_order_across_chunks(
+    store: EvidenceStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("chainlight.ingest.ftm.CHUNK_BYTES", 64)
+    path = tmp_path / "many.jsonl"
+    lines = []
+    for i in range(30):
+        lines.append(json.dumps({"id": f"e{i}", "schema": "Person", "properties": {"birthDate": ["nope"]}}))
+        lines.append("not json")
+        lines.append("")
+    path.write_text("\n".join(lines) + "\n")
+    report = run_ingest(store, FtmReader(), [path], "many")
+    f = report.files[0]
+    assert (f.rows_read, f.rows_quarantined, f.problem_count) == (60, 30, 60)
+    assert [p.line for p in f.problems] == [1, 2, 4, 5, 7, 8, 10, 11, 13, 14, 16, 17, 19, 20, 22, 23, 25, 26, 28, 29]
+    assert store.scalar("SELECT count(*) FROM quarantine WHERE dataset = 'many'") == 60
+    assert store.scalar("SELECT count(DISTINCT entity_id) FROM statements") == 30
+    assert store.scalar("SELECT max(origin) FROM statements WHERE entity_id = 'e29'").endswith(":88")
