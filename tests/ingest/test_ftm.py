@@ -2,6 +2,7 @@ import json
 from pathlib import Path
 
 import pytest
+from followthemoney.exc import InvalidData
 from typer.testing import CliRunner
 
 from chainlight.cli import app
@@ -150,7 +151,7 @@ def _reference_statements(path: Path, dataset: str, label: str) -> set[tuple[str
                 if isinstance(value, str | int | float) and not isinstance(value, bool):
                     try:
                         proxy.unsafe_add(prop, str(value))
-                    except Exception:  # noqa: BLE001, S112 - the reference drops what FtM refuses
+                    except InvalidData:
                         continue
         for st in entity_statements(proxy, dataset, f"{label}:{number}"):
             out.add((st.id, st.entity_id, st.schema, st.prop, st.prop_type, st.value, st.origin))
