@@ -98,6 +98,10 @@ def ingest(
         str | None,
         typer.Option("--mapping", help="For csv: a mapping YAML file or a built-in name (see docs/formats.md)."),
     ] = None,
+    option: Annotated[
+        list[str] | None,
+        typer.Option("--option", "-o", help="Reader option KEY=VALUE, e.g. goaml_codes=codes.yaml (repeatable)."),
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Read files even if already ingested.")] = False,
     home: HomeOption = None,
     database_url: DatabaseOption = None,
@@ -107,7 +111,7 @@ def ingest(
     from chainlight.model.markings import Marking
 
     settings = _settings(home, database_url)
-    options: dict[str, Any] = {}
+    options: dict[str, Any] = _reader_options(option or [])
     if mapping is not None:
         options["mapping"] = mapping
     with file_progress(sys.stderr.isatty()) as on_file:
@@ -131,6 +135,17 @@ def ingest(
             err.print(f"... and {more} more problems in {f.path} (see the quarantine table)")
     if report.rejected_files:
         raise typer.Exit(1)
+
+
+def _reader_options(pairs: list[str]) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise typer.BadParameter(f"expected KEY=VALUE, got {pair!r}", param_hint="--option")
+        lowered = value.strip().lower()
+        options[key.strip()] = lowered == "true" if lowered in ("true", "false") else value
+    return options
 
 
 @app.command()
