@@ -96,7 +96,7 @@ def ingest(
     sharing_group: Annotated[str | None, typer.Option("--sharing-group", help="Sharing group.")] = None,
     mapping: Annotated[
         str | None,
-        typer.Option("--mapping", help="For csv: a mapping YAML file or a built-in name (see docs/formats.md)."),
+        typer.Option("--mapping", help="For csv: a mapping YAML file or a built-in name (see docs/formats/csv.md)."),
     ] = None,
     option: Annotated[
         list[str] | None,
@@ -260,7 +260,10 @@ def _serve(settings: Settings, host: str, port: int) -> None:
 def main() -> None:
     """Entry point: run the CLI, turning any error into one line on stderr."""
     try:
-        app(standalone_mode=False)
+        # Without standalone mode, click returns typer.Exit's code instead of exiting with it.
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except SystemExit as exc:
         raise exc
     except KeyboardInterrupt:
