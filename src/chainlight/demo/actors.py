@@ -31,16 +31,35 @@ OFFICIAL_POSTS: Final = (
 )
 RELATIONSHIPS: Final = ("spouse", "brother", "sister", "son", "daughter", "cousin", "brother-in-law")
 BANKS: Final = (
-    ("Equity Bank", "EQBLKENA", "KE"), ("KCB Bank Kenya", "KCBLKENX", "KE"), ("CRDB Bank", "CORUTZTZ", "TZ"),
-    ("Emirates NBD", "EBILAEAD", "AE"), ("Ziraat Bankasi", "TCZBTR2A", "TR"), ("Millennium bim", "BIMOMZMX", "MZ"),
-    ("Bank of China (Hong Kong)", "BKCHHKHH", "HK"), ("Vietcombank", "BFTVVNVX", "VN"),
-    ("Maybank", "MBBEMYKL", "MY"), ("First Caribbean International Bank", "FCIBVGVG", "VG"),
-    ("Mauritius Commercial Bank Seychelles", "MCBLSCSC", "SC"), ("Stanbic IBTC", "SBICNGLX", "NG"),
-    ("Industrial and Commercial Bank of China", "ICBKCNBJ", "CN"), ("Standard Bank", "SBZAZAJJ", "ZA"),
+    ("Equity Bank", "EQBLKENA", "KE"),
+    ("KCB Bank Kenya", "KCBLKENX", "KE"),
+    ("CRDB Bank", "CORUTZTZ", "TZ"),
+    ("Emirates NBD", "EBILAEAD", "AE"),
+    ("Ziraat Bankasi", "TCZBTR2A", "TR"),
+    ("Millennium bim", "BIMOMZMX", "MZ"),
+    ("Bank of China (Hong Kong)", "BKCHHKHH", "HK"),
+    ("Vietcombank", "BFTVVNVX", "VN"),
+    ("Maybank", "MBBEMYKL", "MY"),
+    ("First Caribbean International Bank", "FCIBVGVG", "VG"),
+    ("Mauritius Commercial Bank Seychelles", "MCBLSCSC", "SC"),
+    ("Stanbic IBTC", "SBICNGLX", "NG"),
+    ("Industrial and Commercial Bank of China", "ICBKCNBJ", "CN"),
+    ("Standard Bank", "SBZAZAJJ", "ZA"),
 )
 CURRENCY_OF: Final = {
-    "KE": "KES", "TZ": "TZS", "AE": "AED", "TR": "TRY", "MZ": "MZN", "HK": "HKD", "VN": "VND", "MY": "MYR",
-    "VG": "USD", "SC": "SCR", "NG": "NGN", "CN": "CNY", "ZA": "ZAR",
+    "KE": "KES",
+    "TZ": "TZS",
+    "AE": "AED",
+    "TR": "TRY",
+    "MZ": "MZN",
+    "HK": "HKD",
+    "VN": "VND",
+    "MY": "MYR",
+    "VG": "USD",
+    "SC": "SCR",
+    "NG": "NGN",
+    "CN": "CNY",
+    "ZA": "ZAR",
 }
 
 
@@ -164,8 +183,13 @@ class CastBuilder:
     def person(self, country: str, role: str, **extra: object) -> Person:
         key = f"person-{len(self.people) + 1:07d}"
         p = Person(
-            key, names.person_name(self.rng, country), country, _birthdate(self.rng),
-            _id_number(self.rng, country), role, _account(self.rng, country),
+            key,
+            names.person_name(self.rng, country),
+            country,
+            _birthdate(self.rng),
+            _id_number(self.rng, country),
+            role,
+            _account(self.rng, country),
         )
         for name, value in extra.items():
             setattr(p, name, value)
@@ -178,9 +202,16 @@ class CastBuilder:
         year = self.rng.randrange(1995, 2024) if kind != "shell" else self.rng.randrange(2018, 2024)
         incorporated = date(year, self.rng.randrange(1, 13), self.rng.randrange(1, 29)).isoformat()
         c = Company(
-            key, base, legal_form, country, kind, f"{country}-{self.rng.randrange(100_000, 9_999_999)}",
-            incorporated, f"{self.rng.randrange(1, 400)} {self.rng.choice(names.COMPANY_WORDS)} Road",
-            _account(self.rng, country), owners or [],
+            key,
+            base,
+            legal_form,
+            country,
+            kind,
+            f"{country}-{self.rng.randrange(100_000, 9_999_999)}",
+            incorporated,
+            f"{self.rng.randrange(1, 400)} {self.rng.choice(names.COMPANY_WORDS)} Road",
+            _account(self.rng, country),
+            owners or [],
         )
         self.companies[key] = c
         return c
@@ -209,8 +240,12 @@ def build_cast(rng: random.Random, size: CastSize) -> Cast:
         official = b.person(country, f"official-{kind}", position=position, agency=agency, pep=rng.random() < 0.4)
         officials.append(official)
     vessels = [
-        Vessel(f"vessel-{i + 1:06d}", f"{rng.choice(names.COMPANY_WORDS).upper()} {rng.choice(('STAR', 'SPIRIT', 'EXPRESS', 'TRADER', 'GLORY'))}",
-               imo_number(rng), rng.choice(("PA", "LR", "MH", "SG", "HK", "MT")))
+        Vessel(
+            f"vessel-{i + 1:06d}",
+            f"{rng.choice(names.COMPANY_WORDS).upper()} {rng.choice(('STAR', 'SPIRIT', 'EXPRESS', 'TRADER', 'GLORY'))}",
+            imo_number(rng),
+            rng.choice(("PA", "LR", "MH", "SG", "HK", "MT")),
+        )
         for i in range(size.vessels)
     ]
     syndicates = [_syndicate(rng, b, i, officials) for i in range(size.syndicates)]
@@ -226,8 +261,9 @@ def _syndicate(rng: random.Random, b: CastBuilder, index: int, officials: list[P
     key = f"syndicate-{index + 1:04d}"
     home_port, country = HOME_PORTS[index % len(HOME_PORTS)]
     boss = b.person(country, "trafficker", syndicate=key)
-    members = [boss] + [b.person(rng.choice((country, "VN", "CN")), "trafficker", syndicate=key)
-                        for _ in range(rng.randrange(2, 5))]
+    members = [boss] + [
+        b.person(rng.choice((country, "VN", "CN")), "trafficker", syndicate=key) for _ in range(rng.randrange(2, 5))
+    ]
     # Layered ownership: boss -> shell(SC/VG/PA) -> ... -> front companies.
     chain: list[Company] = []
     owner_key = boss.key
@@ -246,11 +282,24 @@ def _syndicate(rng: random.Random, b: CastBuilder, index: int, officials: list[P
     relatives = []
     for official in bribed:
         official.syndicate = key
-        relative = b.person(official.country, "relative", relative_of=official.key,
-                            relationship=rng.choice(RELATIONSHIPS), syndicate=key)
+        relative = b.person(
+            official.country,
+            "relative",
+            relative_of=official.key,
+            relationship=rng.choice(RELATIONSHIPS),
+            syndicate=key,
+        )
         relative.name = names.PersonName(relative.name.given, official.name.family, official.name.family_first)
         relatives.append(relative)
     return Syndicate(
-        key, boss.key, [m.key for m in members], [c.key for c in exporters], [c.key for c in importers],
-        [c.key for c in chain], [o.key for o in bribed], [r.key for r in relatives], home_port, country,
+        key,
+        boss.key,
+        [m.key for m in members],
+        [c.key for c in exporters],
+        [c.key for c in importers],
+        [c.key for c in chain],
+        [o.key for o in bribed],
+        [r.key for r in relatives],
+        home_port,
+        country,
     )

@@ -30,6 +30,7 @@ def write_investigation(rng: random.Random, cast: Cast, truth: Truth, out_dir: P
     written: set[str] = set()
 
     with path.open("wb") as out:
+
         def emit(entity_id: str, schema: str, properties: dict[str, list[str]]) -> str:
             if entity_id not in written:
                 written.add(entity_id)
@@ -66,26 +67,46 @@ def write_investigation(rng: random.Random, cast: Cast, truth: Truth, out_dir: P
         for s in cast.syndicates:
             boss = person(cast.people[s.boss])
             for member in s.members[1:]:
-                link("Associate", {"person": [boss], "associate": [person(cast.people[member])],
-                                   "relationship": ["business partner"]})
+                link(
+                    "Associate",
+                    {
+                        "person": [boss],
+                        "associate": [person(cast.people[member])],
+                        "relationship": ["business partner"],
+                    },
+                )
             for key in s.exporters + s.importers + s.shells[:1]:
                 company(cast.companies[key])
             for official_key, relative_key in zip(s.officials, s.relatives, strict=True):
                 official = cast.people[official_key]
                 relative = cast.people[relative_key]
                 official_id = person(official)
-                link("Family", {"person": [official_id], "relative": [person(relative)],
-                                "relationship": [relative.relationship or "relative"]})
+                link(
+                    "Family",
+                    {
+                        "person": [official_id],
+                        "relative": [person(relative)],
+                        "relationship": [relative.relationship or "relative"],
+                    },
+                )
                 agency = official.agency or "Public body"
-                agency_id = agencies.setdefault(agency, emit(_id("body", agency), "PublicBody",
-                                                             {"name": [agency], "jurisdiction": [official.country.lower()]}))
-                link("Employment", {"employee": [official_id], "employer": [agency_id],
-                                    "role": [official.position or "official"]})
+                agency_id = agencies.setdefault(
+                    agency,
+                    emit(
+                        _id("body", agency),
+                        "PublicBody",
+                        {"name": [agency], "jurisdiction": [official.country.lower()]},
+                    ),
+                )
+                link(
+                    "Employment",
+                    {"employee": [official_id], "employer": [agency_id], "role": [official.position or "official"]},
+                )
                 if rng.random() < 0.5:
-                    link("Associate", {"person": [boss], "associate": [official_id], "relationship": ["meets regularly"]})
+                    link(
+                        "Associate", {"person": [boss], "associate": [official_id], "relationship": ["meets regularly"]}
+                    )
         # Noise: PEPs the NGO tracks who are not linked to anything.
         for p in [p for p in cast.people.values() if p.pep and p.syndicate is None][: max(3, len(cast.syndicates))]:
             person(p)
     return [path]
-
-

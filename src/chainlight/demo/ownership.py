@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import random
 from collections.abc import Callable
+from itertools import pairwise
 from pathlib import Path
 from typing import IO, Any
 
@@ -83,8 +84,9 @@ def _envelope(record_id: str, record_type: str, subject: str, when: str, details
     }
 
 
-def write_ownership(rng: random.Random, cast: Cast, truth: Truth, out_dir: Path,
-                    advance: Callable[[int], None]) -> list[Path]:
+def write_ownership(
+    rng: random.Random, cast: Cast, truth: Truth, out_dir: Path, advance: Callable[[int], None]
+) -> list[Path]:
     folder = out_dir / REGISTRY.name
     folder.mkdir(parents=True, exist_ok=True)
     package = _Package(folder)
@@ -98,7 +100,9 @@ def write_ownership(rng: random.Random, cast: Cast, truth: Truth, out_dir: Path,
         declared.add(record_id)
         name = names.company_variant(rng, company.base, company.legal_form, "registry")
         details: dict[str, Any] = {
-            "isComponent": component, "entityType": {"type": "registeredEntity"}, "name": name,
+            "isComponent": component,
+            "entityType": {"type": "registeredEntity"},
+            "name": name,
             "jurisdiction": _country(company.country),
             "identifiers": [{"id": company.incorporation_number, "schemeName": f"{company.country} company register"}],
             "foundingDate": company.incorporation_date,
@@ -114,13 +118,19 @@ def write_ownership(rng: random.Random, cast: Cast, truth: Truth, out_dir: Path,
             return record_id
         declared_people.add(record_id)
         details: dict[str, Any] = {
-            "isComponent": component, "personType": "knownPerson",
-            "names": [{"type": "legal", "fullName": p.name.full, "givenName": p.name.given, "familyName": p.name.family}],
-            "nationalities": [_country(p.country)], "birthDate": p.birthdate[:7],
+            "isComponent": component,
+            "personType": "knownPerson",
+            "names": [
+                {"type": "legal", "fullName": p.name.full, "givenName": p.name.given, "familyName": p.name.family}
+            ],
+            "nationalities": [_country(p.country)],
+            "birthDate": p.birthdate[:7],
         }
         if p.pep:
-            details["politicalExposure"] = {"status": "isPep", "details": [{"reason": p.position or "public official",
-                                                                            "jurisdiction": _country(p.country)}]}
+            details["politicalExposure"] = {
+                "status": "isPep",
+                "details": [{"reason": p.position or "public official", "jurisdiction": _country(p.country)}],
+            }
         file = package.add(_envelope(record_id, "person", subject, "2024-01-15", details))
         truth.mention(p.key, REGISTRY.name, "bods", file, dataset_key(REGISTRY.name, "bods", record_id), p.name.full)
         return record_id
@@ -130,15 +140,30 @@ def write_ownership(rng: random.Random, cast: Cast, truth: Truth, out_dir: Path,
             return person(cast.people[key], subject, component)
         return entity(cast.companies[key], component)
 
-    def relationship(subject: str, party: str, share: float, component: bool, beneficial: bool,
-                     start: str, direct: bool = True, parts: list[str] | None = None) -> str:
+    def relationship(
+        subject: str,
+        party: str,
+        share: float,
+        component: bool,
+        beneficial: bool,
+        start: str,
+        direct: bool = True,
+        parts: list[str] | None = None,
+    ) -> str:
         record_id = f"rel-{hashlib.sha256(f'{subject}>{party}'.encode()).hexdigest()[:16]}"
         interest: dict[str, Any] = {
-            "type": "shareholding", "directOrIndirect": "direct" if direct else "indirect",
-            "beneficialOwnershipOrControl": beneficial, "share": {"exact": share}, "startDate": start,
+            "type": "shareholding",
+            "directOrIndirect": "direct" if direct else "indirect",
+            "beneficialOwnershipOrControl": beneficial,
+            "share": {"exact": share},
+            "startDate": start,
         }
-        details: dict[str, Any] = {"isComponent": component, "subject": subject, "interestedParty": party,
-                                   "interests": [interest]}
+        details: dict[str, Any] = {
+            "isComponent": component,
+            "subject": subject,
+            "interestedParty": party,
+            "interests": [interest],
+        }
         if parts:
             details["componentRecords"] = parts
         package.add(_envelope(record_id, "relationship", subject, start, details))
@@ -164,8 +189,15 @@ def write_ownership(rng: random.Random, cast: Cast, truth: Truth, out_dir: Path,
     return package.close()
 
 
-def _declare_indirect(cast: Cast, fronts: list[str], boss: str, entity: Callable[..., str],
-                      person: Callable[..., str], relationship: Callable[..., str], truth: Truth) -> None:
+def _declare_indirect(
+    cast: Cast,
+    fronts: list[str],
+    boss: str,
+    entity: Callable[..., str],
+    person: Callable[..., str],
+    relationship: Callable[..., str],
+    truth: Truth,
+) -> None:
     """Boss -> front company, indirect, with the chain's relationships as components."""
     for front in fronts:
         company = cast.companies[front]
@@ -174,16 +206,37 @@ def _declare_indirect(cast: Cast, fronts: list[str], boss: str, entity: Callable
             continue
         subject = entity(company, False)
         parts = []
-        for owned, owner in zip(path, path[1:], strict=False):
+        for owned, owner in pairwise(path):
             owned_id = entity(cast.companies[owned], True)
-            owner_id = person(cast.people[owner], subject, False) if owner in cast.people else entity(cast.companies[owner], True)
+            owner_id = (
+                person(cast.people[owner], subject, False)
+                if owner in cast.people
+                else entity(cast.companies[owner], True)
+            )
             share = dict(cast.companies[owned].owners)[owner]
-            parts.append(relationship(owned_id, owner_id, share, True, owner in cast.people,
-                                      cast.companies[owned].incorporation_date))
-        relationship(subject, person(cast.people[boss], subject, False), 100.0, False, True,
-                     company.incorporation_date, direct=False, parts=parts)
-        truth.pattern("layered_ownership", syndicate=company.syndicate, company=front, beneficial_owner=boss,
-                      chain=path, depth=len(path) - 1)
+            parts.append(
+                relationship(
+                    owned_id, owner_id, share, True, owner in cast.people, cast.companies[owned].incorporation_date
+                )
+            )
+        relationship(
+            subject,
+            person(cast.people[boss], subject, False),
+            100.0,
+            False,
+            True,
+            company.incorporation_date,
+            direct=False,
+            parts=parts,
+        )
+        truth.pattern(
+            "layered_ownership",
+            syndicate=company.syndicate,
+            company=front,
+            beneficial_owner=boss,
+            chain=path,
+            depth=len(path) - 1,
+        )
 
 
 def _ownership_path(cast: Cast, start: str, target: str) -> list[str] | None:

@@ -18,20 +18,44 @@ from chainlight.demo.shipments import DAYS, START
 from chainlight.demo.sources import ASSESSMENT_COLUMNS, INCIDENT_COLUMNS, CsvSource
 from chainlight.demo.truth import Truth
 
-STAGES = ("berthing", "cargo clearance", "crew immigration", "port state control", "departure clearance",
-          "container release", "permit verification")
-ACTORS = (("port authority", 0.209), ("pilot", 0.165), ("customs", 0.127), ("agent", 0.082),
-          ("immigration", 0.12), ("police", 0.09), ("health authority", 0.207))
+STAGES = (
+    "berthing",
+    "cargo clearance",
+    "crew immigration",
+    "port state control",
+    "departure clearance",
+    "container release",
+    "permit verification",
+)
+ACTORS = (
+    ("port authority", 0.209),
+    ("pilot", 0.165),
+    ("customs", 0.127),
+    ("agent", 0.082),
+    ("immigration", 0.12),
+    ("police", 0.09),
+    ("health authority", 0.207),
+)
 ITEMS = ("cigarettes", "alcohol", "cash", "food", "electronics")
 CONSEQUENCES = ("delay", "fine", "refused clearance", "extra inspection", "threat to crew")
 OUTCOMES = ("refused, no consequence", "refused, delayed", "paid", "escalated to management")
-ARUSHA = ("leadership and commitment", "regulatory framework", "transparency", "automation",
-          "reform and modernisation", "audit and investigation", "code of conduct", "human resource management",
-          "morale and organisational culture", "relationship with the private sector")
+ARUSHA = (
+    "leadership and commitment",
+    "regulatory framework",
+    "transparency",
+    "automation",
+    "reform and modernisation",
+    "audit and investigation",
+    "code of conduct",
+    "human resource management",
+    "morale and organisational culture",
+    "relationship with the private sector",
+)
 
 
-def write_risk(rng: random.Random, truth: Truth, out_dir: Path, incidents: int,
-               advance: Callable[[int], None]) -> list[Path]:
+def write_risk(
+    rng: random.Random, truth: Truth, out_dir: Path, incidents: int, advance: Callable[[int], None]
+) -> list[Path]:
     (out_dir / "macn-incidents").mkdir(parents=True, exist_ok=True)
     (out_dir / "port-assessments").mkdir(parents=True, exist_ok=True)
     ports = routes.all_codes()
@@ -43,11 +67,17 @@ def write_risk(rng: random.Random, truth: Truth, out_dir: Path, incidents: int,
             actor = rng.choices([a for a, _ in ACTORS], weights=[w for _, w in ACTORS])[0]
             item = rng.choice(ITEMS)
             out.write(
-                incident_id=f"MACN-{n:07d}", port=port, country=_country_of(port),
-                date=(START + timedelta(days=rng.randrange(DAYS))).isoformat(), process_stage=rng.choice(STAGES),
-                demanding_actor=actor, item_demanded=item,
-                amount=rng.randrange(20, 2000) if item == "cash" else "", currency="USD" if item == "cash" else "",
-                consequence_of_refusal=rng.choice(CONSEQUENCES), outcome=rng.choice(OUTCOMES),
+                incident_id=f"MACN-{n:07d}",
+                port=port,
+                country=_country_of(port),
+                date=(START + timedelta(days=rng.randrange(DAYS))).isoformat(),
+                process_stage=rng.choice(STAGES),
+                demanding_actor=actor,
+                item_demanded=item,
+                amount=rng.randrange(20, 2000) if item == "cash" else "",
+                currency="USD" if item == "cash" else "",
+                consequence_of_refusal=rng.choice(CONSEQUENCES),
+                outcome=rng.choice(OUTCOMES),
             )
         incidents_path = out.path
     advance(incidents)
@@ -57,14 +87,22 @@ def write_risk(rng: random.Random, truth: Truth, out_dir: Path, incidents: int,
             weak = port in hotspots
             for control in ARUSHA:
                 n += 1
-                status = rng.choices(("in-place", "partial", "absent", "unknown"),
-                                     weights=(1, 3, 5, 1) if weak else (6, 3, 1, 1))[0]
+                status = rng.choices(
+                    ("in-place", "partial", "absent", "unknown"), weights=(1, 3, 5, 1) if weak else (6, 3, 1, 1)
+                )[0]
                 score = {"in-place": 3, "partial": 2, "absent": 0, "unknown": ""}[status]
                 out.write(
-                    assessment_id=f"PIA-{n:06d}", subject_port=port, subject_name=routes.port_name(port),
-                    subject_country=_country_of(port), control=control, framework="Revised Arusha Declaration",
-                    status=status, evidence=f"desk review and site visit, {control}",
-                    assessor="Port Integrity Assessors", date=f"{2020 + n % 4}-0{1 + n % 9}-15", score=score,
+                    assessment_id=f"PIA-{n:06d}",
+                    subject_port=port,
+                    subject_name=routes.port_name(port),
+                    subject_country=_country_of(port),
+                    control=control,
+                    framework="Revised Arusha Declaration",
+                    status=status,
+                    evidence=f"desk review and site visit, {control}",
+                    assessor="Port Integrity Assessors",
+                    date=f"{2020 + n % 4}-0{1 + n % 9}-15",
+                    score=score,
                 )
         assessments_path = out.path
     return [incidents_path, assessments_path]

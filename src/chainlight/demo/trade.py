@@ -23,20 +23,47 @@ from chainlight.demo.actors import DESTINATION_COUNTRIES, SOURCE_COUNTRIES, TRAN
 from chainlight.demo.taxa import HARD_TO_BREED, TAXA
 
 HEADER: Final = (
-    "Id", "Year", "Appendix", "Taxon", "Class", "Order", "Family", "Genus", "Term", "Quantity", "Unit",
-    "Importer", "Exporter", "Origin", "Purpose", "Source", "Reporter.type", "Import.permit.RandomID",
-    "Export.permit.RandomID", "Origin.permit.RandomID",
+    "Id",
+    "Year",
+    "Appendix",
+    "Taxon",
+    "Class",
+    "Order",
+    "Family",
+    "Genus",
+    "Term",
+    "Quantity",
+    "Unit",
+    "Importer",
+    "Exporter",
+    "Origin",
+    "Purpose",
+    "Source",
+    "Reporter.type",
+    "Import.permit.RandomID",
+    "Export.permit.RandomID",
+    "Origin.permit.RandomID",
 )
 ROWS_PER_FILE: Final = 500_000
 _ALPHABET: Final = np.frombuffer(b"abcdefghijklmnopqrstuvwxyz0123456789", dtype=np.uint8)
 #: Every country code a row can name; columns hold indices into it (Arrow dictionary arrays).
-COUNTRIES: Final = tuple(sorted(set(
-    SOURCE_COUNTRIES + TRANSIT_COUNTRIES + DESTINATION_COUNTRIES
-    + ("ID", "MG", "SN", "GH", "BW", "NA", "US", "DE", "FR", "JP", "KR", "GB")
-)))
+COUNTRIES: Final = tuple(
+    sorted(
+        set(
+            SOURCE_COUNTRIES
+            + TRANSIT_COUNTRIES
+            + DESTINATION_COUNTRIES
+            + ("ID", "MG", "SN", "GH", "BW", "NA", "US", "DE", "FR", "JP", "KR", "GB")
+        )
+    )
+)
 _C: Final = {code: i for i, code in enumerate(COUNTRIES)}
-_EXPORTERS: Final = np.array([_C[c] for c in SOURCE_COUNTRIES + TRANSIT_COUNTRIES + ("ID", "MG", "SN", "GH", "BW", "NA")])
-_IMPORTERS: Final = np.array([_C[c] for c in DESTINATION_COUNTRIES + TRANSIT_COUNTRIES + ("US", "DE", "FR", "JP", "KR", "GB")])
+_EXPORTERS: Final = np.array(
+    [_C[c] for c in SOURCE_COUNTRIES + TRANSIT_COUNTRIES + ("ID", "MG", "SN", "GH", "BW", "NA")]
+)
+_IMPORTERS: Final = np.array(
+    [_C[c] for c in DESTINATION_COUNTRIES + TRANSIT_COUNTRIES + ("US", "DE", "FR", "JP", "KR", "GB")]
+)
 _TRANSIT: Final = np.array([_C[c] for c in TRANSIT_COUNTRIES])
 _SOURCE_C: Final = np.array([_C[c] for c in SOURCE_COUNTRIES])
 PURPOSES: Final = ("T", "P", "S", "Z", "H", "B", "E")
@@ -94,8 +121,14 @@ def _dict(indices: np.ndarray, vocabulary: tuple[str, ...], present: np.ndarray 
 _COMBO_TAXON = np.array([i for i, t in enumerate(TAXA) for _ in t.terms])
 _COMBO_TERM = np.array([_TERMS.index(term) for t in TAXA for term, _ in t.terms])
 _COMBO_UNIT = np.array([_UNITS.index(unit) if unit else -1 for t in TAXA for _, unit in t.terms])
-_TAXON_ATTRS: Final = (("Appendix", "appendix"), ("Taxon", "name"), ("Class", "klass"), ("Order", "order"),
-                       ("Family", "family"), ("Genus", "genus"))
+_TAXON_ATTRS: Final = (
+    ("Appendix", "appendix"),
+    ("Taxon", "name"),
+    ("Class", "klass"),
+    ("Order", "order"),
+    ("Family", "family"),
+    ("Genus", "genus"),
+)
 _HARD = np.array([t.hard_to_breed for t in TAXA])
 _APPENDIX_I = np.array([t.appendix == "I" for t in TAXA])
 _TAXON_INDEX = {t.name: i for i, t in enumerate(TAXA)}
@@ -107,7 +140,8 @@ def _taxon_columns(taxon: np.ndarray) -> dict[str, pa.Array]:
 
 def _quantities(rng: np.random.Generator, counted: np.ndarray) -> np.ndarray:
     raw = rng.lognormal(mean=2.5, sigma=1.3, size=counted.shape[0])
-    return np.where(counted, np.maximum(1, np.round(raw)), np.round(raw * 3, 2))
+    quantities: np.ndarray = np.where(counted, np.maximum(1, np.round(raw)), np.round(raw * 3, 2))
+    return quantities
 
 
 def _background(rng: np.random.Generator, n: int, first_id: int) -> tuple[dict[str, pa.Array], int]:
@@ -256,8 +290,14 @@ def _permit_row_ids(rows: list[PermitRow], first_id: int) -> dict[str, list[int]
 
 
 def write_trade(
-    directory: Path, *, seed: int, total_rows: int, permit_rows: list[PermitRow], launderer: str,
-    laundering_share: float = 0.01, advance: Callable[[int], None] = lambda n: None,
+    directory: Path,
+    *,
+    seed: int,
+    total_rows: int,
+    permit_rows: list[PermitRow],
+    launderer: str,
+    laundering_share: float = 0.01,
+    advance: Callable[[int], None] = lambda n: None,
 ) -> TradeResult:
     """Write ``total_rows`` rows (at least the permit and laundering rows) and say where the planted ones are."""
     rng = np.random.default_rng([seed, 0x7A1DE])

@@ -31,10 +31,18 @@ class Truth:
             return
         self._seen.add(digest)
         self.mention_count += 1
-        self._mentions.write(orjson.dumps({
-            "actor": actor, "dataset": dataset, "format": fmt, "file": file,
-            "entity_id": entity_id, "name_as_written": name,
-        }))
+        self._mentions.write(
+            orjson.dumps(
+                {
+                    "actor": actor,
+                    "dataset": dataset,
+                    "format": fmt,
+                    "file": file,
+                    "entity_id": entity_id,
+                    "name_as_written": name,
+                }
+            )
+        )
         self._mentions.write(b"\n")
 
     def pattern(self, kind: str, **details: Any) -> None:
@@ -67,5 +75,3 @@ class Truth:
     def abandon(self) -> None:
         self._mentions.close()
         self._mentions_path.unlink(missing_ok=True)
-
-

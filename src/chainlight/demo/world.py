@@ -61,8 +61,14 @@ class WorldSize:
     @property
     def cast(self) -> CastSize:
         return CastSize(
-            exporters=self.n(300, 4), importers=self.n(250, 4), forwarders=self.n(60, 2), breeders=self.n(20, 1),
-            shells=self.n(120, 2), officials=self.n(80, 6), vessels=self.n(40, 2), syndicates=self.n(6, 2),
+            exporters=self.n(300, 4),
+            importers=self.n(250, 4),
+            forwarders=self.n(60, 2),
+            breeders=self.n(20, 1),
+            shells=self.n(120, 2),
+            officials=self.n(80, 6),
+            vessels=self.n(40, 2),
+            syndicates=self.n(6, 2),
         )
 
 
@@ -77,8 +83,15 @@ class ManifestEntry:
     mapping: str | None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "format": self.format, "dataset": self.dataset, "owner": self.owner,
-                "marking": self.marking, "sharing_group": self.sharing_group, "mapping": self.mapping}
+        return {
+            "path": self.path,
+            "format": self.format,
+            "dataset": self.dataset,
+            "owner": self.owner,
+            "marking": self.marking,
+            "sharing_group": self.sharing_group,
+            "mapping": self.mapping,
+        }
 
 
 @dataclass(slots=True)
@@ -95,13 +108,26 @@ class WorldManifest:
         return self.out_dir / "manifest.json"
 
     def add(self, path: Path, fmt: str, spec: DatasetSpec, mapping: str | None = None) -> None:
-        self.files.append(ManifestEntry(path.relative_to(self.out_dir).as_posix(), fmt, spec.name, spec.owner,
-                                        spec.marking.value, spec.sharing_group, mapping))
+        self.files.append(
+            ManifestEntry(
+                path.relative_to(self.out_dir).as_posix(),
+                fmt,
+                spec.name,
+                spec.owner,
+                spec.marking.value,
+                spec.sharing_group,
+                mapping,
+            )
+        )
 
     def write(self) -> None:
         data = {
-            "generator": "chainlight.demo", "version": GENERATOR_VERSION, "seed": self.seed, "scale": self.scale,
-            "sharing_groups": {TASKFORCE: TASKFORCE_MEMBERS}, "counts": self.counts,
+            "generator": "chainlight.demo",
+            "version": GENERATOR_VERSION,
+            "seed": self.seed,
+            "scale": self.scale,
+            "sharing_groups": {TASKFORCE: TASKFORCE_MEMBERS},
+            "counts": self.counts,
             "truth": self.truth_path.relative_to(self.out_dir).as_posix(),
             "files": [f.as_dict() for f in self.files],
         }
@@ -110,8 +136,13 @@ class WorldManifest:
     @classmethod
     def read(cls, out_dir: Path) -> WorldManifest:
         data = orjson.loads((out_dir / "manifest.json").read_bytes())
-        manifest = cls(out_dir, int(data["seed"]), int(data["scale"]), truth_path=out_dir / data["truth"],
-                       counts=dict(data.get("counts", {})))
+        manifest = cls(
+            out_dir,
+            int(data["seed"]),
+            int(data["scale"]),
+            truth_path=out_dir / data["truth"],
+            counts=dict(data.get("counts", {})),
+        )
         manifest.files = [ManifestEntry(**f) for f in data["files"]]
         return manifest
 
@@ -121,7 +152,9 @@ def _rng(seed: int, stage: str) -> random.Random:
     return random.Random(f"chainlight:{seed}:{stage}")
 
 
-def generate_world(out_dir: Path, scale: int, seed: int, console: Console, *, _units: float | None = None) -> WorldManifest:
+def generate_world(
+    out_dir: Path, scale: int, seed: int, console: Console, *, _units: float | None = None
+) -> WorldManifest:
     """Write every source, ``manifest.json`` and ``truth.json`` into ``out_dir``.
 
     ``_units`` overrides the size (``scale`` units) so tests can build a tiny world quickly.
@@ -138,10 +171,17 @@ def generate_world(out_dir: Path, scale: int, seed: int, console: Console, *, _u
     truth = Truth(out_dir)
     shipments, trade_rows = size.n(1500, 40), size.n(50_000, 2_000)
     background_seizures, incidents, payments = size.n(120, 5), size.n(400, 20), size.n(800, 30)
-    progress = Progress(TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                        console=console, transient=False)
+    progress = Progress(
+        TextColumn("{task.description:<28}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
     try:
         with progress:
+
             def stage(label: str, total: int) -> Callable[[int], None]:
                 task = progress.add_task(label, total=total)
                 return lambda n: progress.advance(task, n)
@@ -149,33 +189,53 @@ def generate_world(out_dir: Path, scale: int, seed: int, console: Console, *, _u
             cast_tick = stage("cast of actors", 1)
             cast = build_cast(_rng(seed, "cast"), size.cast)
             cast_tick(1)
-            flows = write_flows(_rng(seed, "flows"), cast, truth, out_dir, shipments,
-                                stage("shipments and permits", shipments))
+            flows = write_flows(
+                _rng(seed, "flows"), cast, truth, out_dir, shipments, stage("shipments and permits", shipments)
+            )
             for path, mapping in zip(flows.files, ("shipments", "permits", "endorsements"), strict=True):
                 manifest.add(path, "csv", CUSTOMS if mapping == "shipments" else PERMITS, mapping)
             launderer = _rng(seed, "launderer").choice(("TZ", "MZ", "CM", "VN"))
-            trade = write_trade(out_dir / UNEP_WCMC.name, seed=seed, total_rows=trade_rows,
-                                permit_rows=flows.permit_rows, launderer=launderer,
-                                advance=stage("CITES trade rows", trade_rows))
+            trade = write_trade(
+                out_dir / UNEP_WCMC.name,
+                seed=seed,
+                total_rows=trade_rows,
+                permit_rows=flows.permit_rows,
+                launderer=launderer,
+                advance=stage("CITES trade rows", trade_rows),
+            )
             for path in trade.files:
                 manifest.add(path, "cites-trade", UNEP_WCMC)
-            truth.pattern("captive_breeding_laundering", exporter=launderer, sources=["C", "D", "F", "R"],
-                          record_ids=trade.laundering_ids)
+            truth.pattern(
+                "captive_breeding_laundering",
+                exporter=launderer,
+                sources=["C", "D", "F", "R"],
+                record_ids=trade.laundering_ids,
+            )
             reused = truth.patterns.get("reused_permit", [])
             for entry in reused:
                 entry["trade_record_ids"] = trade.permit_row_ids.get(entry["random_id"], [])
-            for path in write_payments(_rng(seed, "finance"), cast, truth, out_dir, payments,
-                                       stage("payments (goAML)", payments)):
+            for path in write_payments(
+                _rng(seed, "finance"), cast, truth, out_dir, payments, stage("payments (goAML)", payments)
+            ):
                 manifest.add(path, "goaml", FIU)
-            for path in write_ownership(_rng(seed, "ownership"), cast, truth, out_dir,
-                                        stage("beneficial ownership (BODS)", len(cast.companies))):
+            for path in write_ownership(
+                _rng(seed, "ownership"), cast, truth, out_dir, stage("beneficial ownership (BODS)", len(cast.companies))
+            ):
                 manifest.add(path, "bods", REGISTRY)
-            seizure_files = write_seizures(_rng(seed, "seizures"), cast, truth, out_dir, flows.syndicate_shipments,
-                                           background_seizures, stage("seizures and DNA", background_seizures))
+            seizure_files = write_seizures(
+                _rng(seed, "seizures"),
+                cast,
+                truth,
+                out_dir,
+                flows.syndicate_shipments,
+                background_seizures,
+                stage("seizures and DNA", background_seizures),
+            )
             for path, mapping in zip(seizure_files, ("seizures", "genetic-samples", "genetic-matches"), strict=True):
                 manifest.add(path, "csv", SEIZURES, mapping)
-            incident_path, assessment_path = write_risk(_rng(seed, "risk"), truth, out_dir, incidents,
-                                                        stage("port incidents", incidents))
+            incident_path, assessment_path = write_risk(
+                _rng(seed, "risk"), truth, out_dir, incidents, stage("port incidents", incidents)
+            )
             manifest.add(incident_path, "csv", INCIDENTS, "incidents")
             manifest.add(assessment_path, "csv", ASSESSMENTS, "assessments")
             for path in write_investigation(_rng(seed, "investigation"), cast, truth, out_dir):
@@ -184,24 +244,52 @@ def generate_world(out_dir: Path, scale: int, seed: int, console: Console, *, _u
         truth.abandon()
         raise
     for s in cast.syndicates:
-        truth.pattern("syndicate", syndicate=s.key, boss=s.boss, members=s.members, exporters=s.exporters,
-                      importers=s.importers, shells=s.shells, officials=s.officials, relatives=s.relatives,
-                      home_port=s.home_port)
+        truth.pattern(
+            "syndicate",
+            syndicate=s.key,
+            boss=s.boss,
+            members=s.members,
+            exporters=s.exporters,
+            importers=s.importers,
+            shells=s.shells,
+            officials=s.officials,
+            relatives=s.relatives,
+            home_port=s.home_port,
+        )
     actors = [
-        {"actor": p.key, "kind": "person", "role": p.role, "name": p.name.full, "country": p.country,
-         "pep": p.pep, "syndicate": p.syndicate}
+        {
+            "actor": p.key,
+            "kind": "person",
+            "role": p.role,
+            "name": p.name.full,
+            "country": p.country,
+            "pep": p.pep,
+            "syndicate": p.syndicate,
+        }
         for p in cast.people.values()
     ] + [
-        {"actor": c.key, "kind": "company", "role": c.kind, "name": c.legal_name, "country": c.country,
-         "syndicate": c.syndicate}
+        {
+            "actor": c.key,
+            "kind": "company",
+            "role": c.kind,
+            "name": c.legal_name,
+            "country": c.country,
+            "syndicate": c.syndicate,
+        }
         for c in cast.companies.values()
     ]
     manifest.counts = {
-        "people": len(cast.people), "companies": len(cast.companies), "vessels": len(cast.vessels),
-        "syndicates": len(cast.syndicates), "shipments": flows.shipments, "permits": flows.permits,
-        "trade_rows": trade.rows, "mentions": truth.mention_count,
+        "people": len(cast.people),
+        "companies": len(cast.companies),
+        "vessels": len(cast.vessels),
+        "syndicates": len(cast.syndicates),
+        "shipments": flows.shipments,
+        "permits": flows.permits,
+        "trade_rows": trade.rows,
+        "mentions": truth.mention_count,
     }
     manifest.truth_path = truth.write(
-        {"generator": "chainlight.demo", "version": GENERATOR_VERSION, "seed": seed, "scale": scale}, actors)
+        {"generator": "chainlight.demo", "version": GENERATOR_VERSION, "seed": seed, "scale": scale}, actors
+    )
     manifest.write()
     return manifest

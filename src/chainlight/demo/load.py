@@ -1,0 +1,112 @@
+"""``chainlight demo``: generate the demo world (once per seed) and ingest every file into
+its dataset with the dataset's owner, marking and sharing group, as the parties in the
+story would each load their own data."""
+
+from __future__ import annotations
+
+import importlib.util
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from chainlight.demo.sources import TASKFORCE, TASKFORCE_MEMBERS
+from chainlight.demo.world import ManifestEntry, WorldManifest, generate_world
+from chainlight.model.markings import Marking
+from chainlight.settings import Settings
+
+
+@dataclass(slots=True)
+class LoadSummary:
+    """What the demo load did, per dataset."""
+
+    world_dir: Path
+    generated: bool
+    files: int = 0
+    statements: int = 0
+    records: int = 0
+    quarantined: int = 0
+    datasets: dict[str, int] = field(default_factory=dict)
+    reference_loaded: bool = False
+
+
+def _existing(world_dir: Path, seed: int) -> WorldManifest | None:
+    if not (world_dir / "manifest.json").is_file():
+        return None
+    try:
+        manifest = WorldManifest.read(world_dir)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if manifest.seed != seed or manifest.scale != 1 or not manifest.truth_path.is_file():
+        return None
+    if not all((world_dir / f.path).is_file() for f in manifest.files):
+        return None
+    return manifest
+
+
+def load_world(settings: Settings, world_dir: Path, seed: int, console: Console) -> LoadSummary:
+    """Generate (unless this seed's world is already there) and ingest the demo world."""
+    manifest = _existing(world_dir, seed)
+    summary = LoadSummary(world_dir, generated=manifest is None)
+    if manifest is None:
+        console.print(f"generating the demo world (seed {seed}) in {world_dir}")
+        manifest = generate_world(world_dir, scale=1, seed=seed, console=console)
+    else:
+        console.print(f"using the demo world already in {world_dir} (seed {seed})")
+    summary.reference_loaded = _load_reference(settings, console)
+
+    from chainlight import pipeline
+
+    operational = pipeline.open_operational(settings)
+    try:
+        operational.ensure_sharing_group(TASKFORCE, list(TASKFORCE_MEMBERS))
+    finally:
+        operational.dispose()
+    groups: dict[tuple[str, str, str | None, str, str, str | None], list[ManifestEntry]] = defaultdict(list)
+    for entry in manifest.files:
+        groups[(entry.format, entry.dataset, entry.mapping, entry.owner, entry.marking, entry.sharing_group)].append(
+            entry
+        )
+    progress = Progress(
+        TextColumn("{task.description:<40}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    )
+    with progress:
+        task = progress.add_task("ingesting the demo world", total=len(manifest.files))
+        for (fmt, dataset, mapping, owner, marking, group), entries in groups.items():
+            progress.update(task, description=f"{dataset} ({mapping or fmt})")
+            report = pipeline.ingest(
+                settings,
+                fmt,
+                [world_dir / e.path for e in entries],
+                dataset=dataset,
+                marking=Marking.parse(marking),
+                owner=owner,
+                sharing_group=group,
+                options={"mapping": mapping} if mapping else None,
+            )
+            summary.files += len(entries)
+            summary.statements += report.statements_added
+            summary.records += report.records_added
+            summary.quarantined += report.rows_quarantined
+            summary.datasets[dataset] = (
+                summary.datasets.get(dataset, 0) + report.statements_added + report.records_added
+            )
+            progress.advance(task, len(entries))
+    console.print(
+        f"demo world loaded: {summary.files} files, {summary.statements} statements, {summary.records} records, "
+        f"{summary.quarantined} rows quarantined"
+    )
+    return summary
+
+
+def _load_reference(settings: Settings, console: Console) -> bool:
+    """Load the reference ports first, so shipments, seizures and incidents name known ports."""
+    if importlib.util.find_spec("chainlight.reference.load") is None:
+        console.print("reference ports not loaded: chainlight.reference.load is not installed")
+        return False
+    from chainlight.reference.load import load_reference
+
+    load_reference(settings)
+    return True
