@@ -10,7 +10,7 @@ exporter launders wild-caught, hard-to-breed species as captive-bred (source C, 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
@@ -315,19 +315,14 @@ def write_trade(
     result.laundering_ids = list(range(next_id, next_id + laundering))
     next_id += laundering
     advance(laundering)
-    for size in _chunks(max(0, total_rows - next_id + 1)):
-        columns, written = _background(rng, size, next_id)
+    remaining = total_rows - next_id + 1
+    while remaining > 0:
+        columns, written = _background(rng, min(ROWS_PER_FILE // 2, remaining), next_id)
         out.write(columns)
         next_id += written
+        remaining -= written
         advance(written)
     out.close()
     result.files = out.files
     result.rows = next_id - 1
     return result
-
-
-def _chunks(total: int) -> Iterator[int]:
-    while total > 0:
-        size = min(ROWS_PER_FILE // 2, total)
-        yield size
-        total -= size
