@@ -39,8 +39,9 @@ app.add_typer(export_app, name="export")
 docs_app = typer.Typer(help="Regenerate documentation that is derived from the code.", no_args_is_help=True)
 app.add_typer(docs_app, name="docs")
 
-out = Console()
-err = Console(stderr=True, soft_wrap=True)
+# Piped output (CI logs, scripts) gets wide tables rather than columns truncated to 80.
+out = Console(width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, soft_wrap=True, width=None if sys.stderr.isatty() else 160)
 
 HomeOption = Annotated[
     Path | None,

@@ -37,8 +37,10 @@ def ingest(
     options: dict[str, Any] | None = None,
     on_file: Callable[[Path, int], ProgressCallback] | None = None,
     force: bool = False,
+    rebuild: bool = True,
 ) -> IngestReport:
-    """Register the dataset with its marking, ingest the files atomically, refresh projections."""
+    """Register the dataset with its marking, ingest the files atomically, refresh projections
+    (a batch of ingests passes ``rebuild=False`` and calls :func:`rebuild_projections` once)."""
     reader = get_reader(fmt)
     operational = open_operational(settings)
     try:
@@ -47,9 +49,15 @@ def ingest(
         operational.dispose()
     with EvidenceStore(settings.evidence_path) as store:
         report = run_ingest(store, reader, paths, dataset, options=options, on_file=on_file, force=force)
-        if report.statements_added:
+        if rebuild and report.statements_added:
             projections.rebuild(store)
     return report
+
+
+def rebuild_projections(settings: Settings) -> dict[str, int]:
+    """Rebuild every per-schema projection from the statements; returns rows per schema."""
+    with EvidenceStore(settings.evidence_path) as store:
+        return projections.rebuild(store)
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,6 @@ story would each load their own data."""
 
 from __future__ import annotations
 
-import importlib.util
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,6 +84,7 @@ def load_world(settings: Settings, world_dir: Path, seed: int, console: Console)
                 owner=owner,
                 sharing_group=group,
                 options={"mapping": mapping} if mapping else None,
+                rebuild=False,
             )
             summary.files += len(entries)
             summary.statements += report.statements_added
@@ -94,6 +94,8 @@ def load_world(settings: Settings, world_dir: Path, seed: int, console: Console)
                 summary.datasets.get(dataset, 0) + report.statements_added + report.records_added
             )
             progress.advance(task, len(entries))
+    with console.status("rebuilding projections"):
+        pipeline.rebuild_projections(settings)
     console.print(
         f"demo world loaded: {summary.files} files, {summary.statements} statements, {summary.records} records, "
         f"{summary.quarantined} rows quarantined"
@@ -103,10 +105,8 @@ def load_world(settings: Settings, world_dir: Path, seed: int, console: Console)
 
 def _load_reference(settings: Settings, console: Console) -> bool:
     """Load the reference ports first, so shipments, seizures and incidents name known ports."""
-    if importlib.util.find_spec("chainlight.reference.load") is None:
-        console.print("reference ports not loaded: chainlight.reference.load is not installed")
-        return False
     from chainlight.reference.load import load_reference
 
-    load_reference(settings)
-    return True
+    with console.status("loading reference ports and airports"):
+        report = load_reference(settings)
+    return report.statements_added > 0
