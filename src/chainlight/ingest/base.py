@@ -12,6 +12,7 @@ all files of one command in one DuckDB transaction: either everything valid is c
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -274,6 +275,8 @@ def run_ingest(
             raise IngestError(f"{path}: no such file")
     report = IngestReport(dataset)
     run_id = uuid.uuid4().hex
+    # The same bytes read as another format or through another mapping are another ingest.
+    reader_key = json.dumps({"format": reader.format, "options": options or {}}, sort_keys=True, default=str)
     names = list(labels) if labels is not None else [str(p) for p in paths]
     with store.transaction():
         _create_staging(store)
@@ -281,7 +284,7 @@ def run_ingest(
             file_report = FileReport(label, reader.format)
             report.files.append(file_report)
             digest = sha256_file(path)
-            if not force and store.file_already_ingested(dataset, digest):
+            if not force and store.file_already_ingested(dataset, digest, reader_key):
                 file_report.skipped = True
                 continue
             started = datetime.now(UTC).replace(tzinfo=None)
@@ -301,8 +304,8 @@ def run_ingest(
             finished = datetime.now(UTC).replace(tzinfo=None)
             file_report.statements_added = _commit_staging(store, dataset, finished)
             store.con.execute(
-                "INSERT INTO ingest_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [run_id, dataset, reader.format, label, digest, started, finished, file_report.rows_read,
+                "INSERT INTO ingest_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [run_id, dataset, reader.format, label, digest, reader_key, started, finished, file_report.rows_read,
                  file_report.rows_loaded, file_report.rows_quarantined, file_report.statements_added,
                  file_report.records_added],
             )

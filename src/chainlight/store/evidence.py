@@ -47,6 +47,7 @@ CORE_TABLES: tuple[str, ...] = (
         format VARCHAR NOT NULL,
         path VARCHAR NOT NULL,
         sha256 VARCHAR NOT NULL,
+        reader_key VARCHAR NOT NULL,
         started_at TIMESTAMP NOT NULL,
         finished_at TIMESTAMP NOT NULL,
         rows_read BIGINT NOT NULL,
@@ -129,10 +130,12 @@ class EvidenceStore:
         rows = self.con.execute(sql, params or []).fetchall()
         return rows[0][0] if rows else None
 
-    def file_already_ingested(self, dataset: str, sha256: str) -> bool:
+    def file_already_ingested(self, dataset: str, sha256: str, reader_key: str) -> bool:
+        """Whether these exact bytes were read into the dataset by the same reader and options."""
         return bool(
             self.scalar(
-                "SELECT count(*) FROM ingest_runs WHERE dataset = ? AND sha256 = ?", [dataset, sha256]
+                "SELECT count(*) FROM ingest_runs WHERE dataset = ? AND sha256 = ? AND reader_key = ?",
+                [dataset, sha256, reader_key],
             )
         )
 
