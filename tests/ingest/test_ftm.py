@@ -204,3 +204,15 @@ def test_problems_are_counted_and_listed_in_line_order_across_chunks(
     assert store.scalar("SELECT count(*) FROM quarantine WHERE dataset = 'many'") == 60
     assert store.scalar("SELECT count(DISTINCT entity_id) FROM statements") == 30
     assert store.scalar("SELECT max(origin) FROM statements WHERE entity_id = 'e29'").endswith(":88")
+
+
+def test_an_entity_repeated_in_one_file_is_stored_once_with_its_first_origin(
+    store: EvidenceStore, tmp_path: Path
+) -> None:
+    path = tmp_path / "repeated.jsonl"
+    line = '{"id": "p1", "schema": "Person", "properties": {"name": ["Amina Said"]}}\n'
+    path.write_text(line + '{"id": "p2", "schema": "Person", "properties": {"name": ["Other"]}}\n' + line)
+    report = run_ingest(store, FtmReader(), [path], "ngo", labels=["repeated.jsonl"])
+    assert report.statements_added == 4
+    rows = store.fetchall("SELECT prop, origin FROM statements WHERE entity_id = 'p1' ORDER BY prop")
+    assert rows == [("id", "repeated.jsonl:1"), ("name", "repeated.jsonl:1")]
