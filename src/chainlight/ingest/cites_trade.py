@@ -233,7 +233,13 @@ class CitesTradeReader:
                     ON k.record_id = e.record_id
                 ORDER BY k.ordinal
             """
-        return _count(ctx.con.execute(sql, [ctx.dataset, ctx.label, ctx.dataset]).fetchall())
+        # Row order in the table carries nothing (``origin`` holds the line), and keeping it
+        # would serialise the insert.
+        ctx.con.execute("SET preserve_insertion_order = false")
+        try:
+            return _count(ctx.con.execute(sql, [ctx.dataset, ctx.label, ctx.dataset]).fetchall())
+        finally:
+            ctx.con.execute("SET preserve_insertion_order = true")
 
     @staticmethod
     def _report_problems(ctx: IngestContext) -> None:
