@@ -12,8 +12,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from chainlight.model.ftm import model
-
 BASE_ID = "id"
 
 #: Columns of the statements table, in order.
@@ -39,15 +37,6 @@ def statement_id(dataset: str, entity_id: str, prop: str, value: str, external: 
     if external:
         key = f"{key}.ext"
     return hashlib.sha1(key.encode("utf-8")).hexdigest()  # noqa: S324 - identifier, not security
-
-
-def make_entity_id(*parts: Any) -> str:
-    """A stable, opaque entity id derived from the parts that identify a source record."""
-    digest = hashlib.sha1()  # noqa: S324 - identifier, not security
-    for part in parts:
-        digest.update(str(part).encode("utf-8"))
-        digest.update(b"\x1f")
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,12 +82,3 @@ def entity_statements(proxy: Any, dataset: str, origin: str) -> Iterator[Stateme
             dataset,
             origin,
         )
-
-
-def schema_property_types() -> dict[tuple[str, str], str]:
-    """(schema, property) -> FtM type name, for every property of every schema."""
-    return {
-        (schema.name, prop.name): prop.type.name
-        for schema in model.schemata.values()
-        for prop in schema.properties.values()
-    }
