@@ -46,3 +46,30 @@ def test_status_json_and_marking_guard(tmp_path: Path) -> None:
     data = json.loads(status.stdout)
     (ngo,) = data["datasets"]
     assert ngo["marking"] == "AMBER+STRICT" and ngo["entities"] == 5 and ngo["owner"] == "local"
+
+
+def test_cli_read_paths_respect_markings(tmp_path: Path) -> None:
+    """status and export ftm answer as an organisation: another organisation's RED dataset
+    never shows, and naming it gives the same answer as naming a dataset that does not exist."""
+    home = tmp_path / "home"
+    network = str(FIXTURES / "ftm" / "network.jsonl")
+    secret = tmp_path / "secret.jsonl"
+    secret.write_text('{"id": "informant", "schema": "Person", "properties": {"name": ["Secret Informant"]}}\n')
+    opened = chainlight("ingest", "ftm", network, "-d", "open", "-m", "green", "--owner", "ngo", home=home)
+    assert opened.returncode == 0
+    assert chainlight("ingest", "ftm", str(secret), "-d", "fiu-red", "-m", "red", "--owner", "fiu",
+                      home=home).returncode == 0
+    as_ngo = json.loads(chainlight("status", "--json", "--organisation", "ngo", home=home).stdout)
+    assert [d["name"] for d in as_ngo["datasets"]] == ["open"]
+    as_fiu = json.loads(chainlight("status", "--json", "--organisation", "fiu", home=home).stdout)
+    assert [d["name"] for d in as_fiu["datasets"]] == ["fiu-red", "open"]
+
+    exported = chainlight("export", "ftm", "--organisation", "ngo", home=home)
+    assert exported.returncode == 0
+    assert "Secret Informant" not in exported.stdout
+    assert len(exported.stdout.splitlines()) == 5
+    hidden = chainlight("export", "ftm", "--organisation", "ngo", "-d", "fiu-red", home=home)
+    missing = chainlight("export", "ftm", "--organisation", "ngo", "-d", "nope", home=home)
+    assert hidden.returncode == missing.returncode == 1
+    assert hidden.stderr.replace("fiu-red", "X") == missing.stderr.replace("nope", "X")
+    assert "Secret Informant" in chainlight("export", "ftm", "--organisation", "fiu", home=home).stdout

@@ -52,6 +52,13 @@ DatabaseOption = Annotated[
     typer.Option("--database-url", envvar="CHAINLIGHT_DATABASE_URL", help="Operational store URL."),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+ViewerOption = Annotated[
+    str,
+    typer.Option(
+        "--organisation", envvar="CHAINLIGHT_ORGANISATION",
+        help="Read as this organisation: only datasets it may see (TLP marking, sharing group) are used.",
+    ),
+]
 
 
 def _settings(home: Path | None, database_url: str | None) -> Settings:
@@ -160,11 +167,16 @@ def reference(home: HomeOption = None, database_url: DatabaseOption = None) -> N
 
 
 @app.command()
-def status(home: HomeOption = None, database_url: DatabaseOption = None, as_json: JsonOption = False) -> None:
-    """Datasets, their owners and markings, and what each holds."""
+def status(
+    home: HomeOption = None,
+    database_url: DatabaseOption = None,
+    as_json: JsonOption = False,
+    organisation: ViewerOption = "local",
+) -> None:
+    """Datasets the organisation may see, their owners and markings, and what each holds."""
     from chainlight import pipeline
 
-    rows = pipeline.status(_settings(home, database_url))
+    rows = pipeline.status(_settings(home, database_url), organisation)
     if as_json:
         print(json.dumps({"datasets": [r.as_dict() for r in rows]}, indent=2))
         return
@@ -183,15 +195,21 @@ def export_ftm(
     dataset: Annotated[list[str] | None, typer.Option("--dataset", "-d", help="Only these datasets.")] = None,
     home: HomeOption = None,
     database_url: DatabaseOption = None,
+    organisation: ViewerOption = "local",
 ) -> None:
-    """FollowTheMoney entities as JSON lines on stdout."""
+    """FollowTheMoney entities as JSON lines on stdout, from the datasets the organisation may see."""
+    from chainlight import pipeline
     from chainlight.store.entities import iter_entities
     from chainlight.store.evidence import EvidenceStore
 
     settings = _settings(home, database_url)
+    visible = pipeline.visible_datasets(settings, organisation)
+    unknown = sorted(set(dataset or []) - set(visible))
+    if unknown:  # the same answer for a hidden dataset as for one that does not exist
+        raise typer.BadParameter(f"no such dataset: {', '.join(unknown)}", param_hint="--dataset")
     with EvidenceStore(settings.evidence_path, read_only=True) as store:
         write = sys.stdout.write
-        for proxy in iter_entities(store, dataset or None):
+        for proxy in iter_entities(store, list(dataset or visible)):
             write(json.dumps(proxy.to_dict(), ensure_ascii=False, sort_keys=True))
             write("\n")
 

@@ -60,6 +60,15 @@ def rebuild_projections(settings: Settings) -> dict[str, int]:
         return projections.rebuild(store)
 
 
+def visible_datasets(settings: Settings, organisation: str) -> list[str]:
+    """Names of the registered datasets that ``organisation`` may read."""
+    operational = open_operational(settings)
+    try:
+        return [a.name for a in operational.dataset_access() if a.visible_to(organisation)]
+    finally:
+        operational.dispose()
+
+
 @dataclass(frozen=True, slots=True)
 class DatasetStatus:
     name: str
