@@ -58,6 +58,7 @@ COMPARATIVE: Final = Layout(
 LAYOUTS: Final = (SHIPMENTS, COMPARATIVE)
 
 _ROWS = "_cites_rows"
+_RAW = "_cites_raw"
 _REJECTS = "_cites_rejects"
 _REJECT_SCANS = "_cites_reject_scans"
 
@@ -115,21 +116,29 @@ class CitesTradeReader:
         for name in _TEMP_TABLES:
             con.execute(f"DROP TABLE IF EXISTS {name}")
         columns = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in layout.columns) + "}"
+        # A plain parallel scan first: with preserve_insertion_order (the store's setting) the
+        # table keeps file order, so its rowid counts rows (offset: inside a transaction the
+        # rowids of new rows start high). Numbering rows inside the scan with row_number() OVER ()
+        # would make the parse single-threaded: 1.8x slower.
+        con.execute(
+            f"""CREATE TEMP TABLE {_RAW} AS
+                SELECT * FROM read_csv(
+                    ?, columns = {columns}, header = true, auto_detect = false, all_varchar = true,
+                    delim = ',', quote = '"', escape = '"', strict_mode = true, null_padding = false,
+                    store_rejects = true, rejects_table = '{_REJECTS}', rejects_scan = '{_REJECT_SCANS}',
+                    encoding = 'utf-8')""",
+            [str(ctx.path)],
+        )
         con.execute(
             f"""CREATE TEMP TABLE {_ROWS} AS
                 SELECT r.*, tk.code AS term_code, nullif(uk.code, '') AS unit_code, {_first_failure(layout)} AS bad
                 FROM (
-                    SELECT ordinal, {_cleaned(layout)} FROM (
-                        SELECT row_number() OVER () AS ordinal, * FROM read_csv(
-                            ?, columns = {columns}, header = true, auto_detect = false, all_varchar = true,
-                            delim = ',', quote = '"', escape = '"', strict_mode = true, null_padding = false,
-                            store_rejects = true, rejects_table = '{_REJECTS}', rejects_scan = '{_REJECT_SCANS}',
-                            encoding = 'utf-8')
-                    )
+                    SELECT rowid - (SELECT min(rowid) FROM {_RAW}) + 1 AS ordinal, {_cleaned(layout)}
+                    FROM {_RAW}
                 ) r
-                {_CODE_JOINS}""",
-            [str(ctx.path)],
+                {_CODE_JOINS}"""
         )
+        con.execute(f"DROP TABLE {_RAW}")
         field_names = "MAP {" + ", ".join(
             f"'{c}': '{h}'" for c, h in zip(layout.columns, layout.header, strict=True)
         ) + "}"
@@ -255,7 +264,7 @@ class CitesTradeReader:
             ctx.report.problems.append(Problem(ctx.label, line, field, error, raw))
 
 
-_TEMP_TABLES: Final = (_ROWS, _REJECTS, _REJECT_SCANS, "_cites_lines", "_cites_dupes")
+_TEMP_TABLES: Final = (_RAW, _ROWS, _REJECTS, _REJECT_SCANS, "_cites_lines", "_cites_dupes")
 
 #: Code lookups for the checks; every code column is compared upper-cased.
 _CODE_JOINS: Final = """
