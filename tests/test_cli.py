@@ -73,3 +73,13 @@ def test_cli_read_paths_respect_markings(tmp_path: Path) -> None:
     assert hidden.returncode == missing.returncode == 1
     assert hidden.stderr.replace("fiu-red", "X") == missing.stderr.replace("nope", "X")
     assert "Secret Informant" in chainlight("export", "ftm", "--organisation", "fiu", home=home).stdout
+
+
+def test_cli_reference_is_current() -> None:
+    from chainlight.clidocs import render_cli
+
+    doc = Path(__file__).resolve().parents[1] / "docs" / "cli.md"
+    rendered = render_cli()
+    assert doc.read_text("utf-8") == rendered, "run: chainlight docs cli"
+    for verb in ("ingest", "export ftm", "generate", "demo", "status", "serve", "reference"):
+        assert f"## `chainlight {verb}`" in rendered

@@ -225,6 +225,17 @@ def docs_data_model(
     out.print(f"wrote {path}")
 
 
+@docs_app.command("cli")
+def docs_cli(
+    path: Annotated[Path, typer.Argument(help="Where to write it.")] = Path("docs/cli.md"),
+) -> None:
+    """Write docs/cli.md from the commands' help."""
+    from chainlight.clidocs import render_cli
+
+    path.write_text(render_cli(), "utf-8")
+    out.print(f"wrote {path}")
+
+
 @app.command()
 def generate(
     out_dir: Annotated[Path, typer.Option("--out", help="Directory to write the world into.")],
