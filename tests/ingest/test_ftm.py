@@ -216,3 +216,79 @@ def test_an_entity_repeated_in_one_file_is_stored_once_with_its_first_origin(
     assert report.statements_added == 4
     rows = store.fetchall("SELECT prop, origin FROM statements WHERE entity_id = 'p1' ORDER BY prop")
     assert rows == [("id", "repeated.jsonl:1"), ("name", "repeated.jsonl:1")]
+
+
+def _ingest_snapshot(path: Path, db: Path) -> tuple[object, ...]:
+    """Everything an ftm ingest leaves behind that a user could see."""
+    with EvidenceStore(db) as other:
+        report = run_ingest(other, FtmReader(), [path], "par", labels=["in.jsonl"])
+        statements = other.fetchall(
+            "SELECT id, entity_id, schema, prop, prop_type, value, original_value, origin FROM statements "
+            "ORDER BY entity_id, prop, value"
+        )
+        quarantine = other.fetchall("SELECT line, field, error, raw FROM quarantine ORDER BY rowid")
+    f = report.files[0]
+    counters = (f.rows_read, f.rows_loaded, f.rows_quarantined, f.problem_count, report.statements_added)
+    return statements, quarantine, counters, [(p.line, p.field, p.error, p.raw) for p in f.problems]
+
+
+def _generated_file(path: Path) -> None:
+    rng = __import__("random").Random(7)
+    lines: list[str] = []
+    for i in range(3000):
+        kind = i % 97
+        if kind == 13:
+            lines.append("not json at all")
+        elif kind == 29:
+            lines.append("")
+        elif kind == 41:
+            lines.append(json.dumps({"id": f"d{i}", "schema": "Dragon", "properties": {}}))
+        else:
+            props: dict[str, object] = {
+                "name": [f"Person {i}", f"  Alias  {rng.randint(0, 50)} "],
+                "birthDate": [rng.choice(["1970-01-02", "1980", "31/12/1990", "1990-02-30"])],
+                "nationality": [rng.choice(["vn", "Kenya", "Atlantis", "KE"])],
+            }
+            if kind == 57:
+                props["ownershipOwner"] = ["x"]
+            lines.append(json.dumps({"id": f"p{i % 2500}", "schema": "Person", "properties": props}))
+    path.write_text("\n".join(lines) + "\n\n")
+
+
+@pytest.mark.parametrize(
+    ("source", "chunk_bytes"), [("malformed", 1), ("malformed", 200), ("generated", 4096), ("generated", 50_000)]
+)
+def test_parallel_read_matches_the_single_process_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk_bytes: int, source: str
+) -> None:
+    path = MALFORMED
+    if source == "generated":
+        path = tmp_path / "gen.jsonl"
+        _generated_file(path)
+    monkeypatch.setattr("chainlight.ingest.ftm.PARALLEL_MIN_BYTES", 1 << 40)
+    sequential = _ingest_snapshot(path, tmp_path / "seq.duckdb")
+    monkeypatch.setattr("chainlight.ingest.ftm.PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr("chainlight.ingest.ftm.PARALLEL_CHUNK_BYTES", chunk_bytes)
+    monkeypatch.setattr("chainlight.ingest.ftm.os.cpu_count", lambda: 2)
+    parallel = _ingest_snapshot(path, tmp_path / "par.duckdb")
+    assert parallel == sequential
+    statements, quarantine, counters, problems = sequential
+    assert len(statements) > 0 and len(quarantine) > 0 and len(problems) > 0
+    if source == "generated":
+        assert counters[0] == 3000 - 31  # blank lines are not rows
+        assert max(int(str(row[7]).rsplit(":", 1)[1]) for row in statements) == 3000
+
+
+def test_a_failing_worker_surfaces_its_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "gen.jsonl"
+    _generated_file(path)
+    monkeypatch.setattr("chainlight.ingest.ftm.PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr("chainlight.ingest.ftm.PARALLEL_CHUNK_BYTES", 4096)
+    monkeypatch.setattr("chainlight.ingest.ftm.os.cpu_count", lambda: 2)
+
+    def explode(self: FtmReader, chunk: object, number: int, raw: bytes) -> None:
+        raise RuntimeError(f"worker broke on line {number}")
+
+    monkeypatch.setattr(FtmReader, "_read_line", explode)
+    with EvidenceStore(tmp_path / "s.duckdb") as other, pytest.raises(Exception, match="worker broke on line 1"):
+        run_ingest(other, FtmReader(), [path], "par")

@@ -13,13 +13,24 @@ and calls FtM's ``clean_text`` only for values a cheap test cannot prove already
 sequence numbers are computed by DuckDB, one chunk of lines at a time, and problems are
 written to the quarantine table per chunk. The result is the same as adding every value to
 an FtM proxy (``tests/ingest/test_ftm.py`` checks that against a proxy-based reference).
+
+Big files are parsed in forked worker processes, one byte range of whole lines each (the
+per-line Python work is most of the cost); the main process stages the ranges strictly in
+file order, so statements, origins, sequence numbers, quarantine rows and counters are the
+same as a single-process read. Workers never touch DuckDB or the ingest context.
 """
 
 from __future__ import annotations
 
+import io
+import multiprocessing
+import os
 import re
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Generator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -33,6 +44,12 @@ MAX_LINE_BYTES = 8 << 20
 #: Bytes of lines read (and handed to DuckDB) at a time: about 100,000 typical lines.
 CHUNK_BYTES = 16 << 20
 MAX_RAW_CHARS = 2000
+#: Files at least this big are parsed by worker processes (when there are two cores or more).
+PARALLEL_MIN_BYTES = 16 << 20
+#: Worker processes for big files; the main process stages while they parse.
+WORKERS = 2
+#: Bytes per worker range: small enough that staging overlaps parsing from early on.
+PARALLEL_CHUNK_BYTES = 4 << 20
 
 #: Types whose ``clean_text`` returns its input unchanged (FtM does not override it).
 _PASS_THROUGH = frozenset({"string", "text", "html", "number", "checksum", "json"})
@@ -131,6 +148,32 @@ class _Chunk:
         self.original: list[str | None] = []
         self.problems: list[tuple[int, str | None, str, str, bool]] = []
 
+    def table(self) -> pa.Table | None:
+        """The statements as Arrow columns (no sequence numbers yet), or None if there are none."""
+        if not self.line:
+            return None
+        return pa.table({
+            "line": pa.array(self.line, pa.int64()),
+            "entity_id": pa.array(self.entity_id, pa.string()),
+            "schema": pa.array(self.schema, pa.string()),
+            "prop": pa.array(self.prop, pa.string()),
+            "prop_type": pa.array(self.prop_type, pa.string()),
+            "value": pa.array(self.value, pa.string()),
+            "original_value": pa.array(self.original, pa.string()),
+        })
+
+
+@dataclass(frozen=True, slots=True)
+class _Parsed:
+    """A worker's answer for one byte range: line numbers in it count from 1 at its start."""
+
+    lines: int
+    rows: int
+    nbytes: int
+    statements: bytes | None
+    problems: list[tuple[int, str | None, str, str, bool]]
+
+
 
 class FtmReader:
     format = "ftm"
@@ -143,6 +186,12 @@ class FtmReader:
         if self._specs is None:
             self._specs = _prop_specs()
         seq_base = int(ctx.con.execute("SELECT coalesce(max(seq), 0) FROM _staging").fetchall()[0][0])
+        if ctx.path.stat().st_size >= PARALLEL_MIN_BYTES and (os.cpu_count() or 1) >= 2:
+            self._read_parallel(ctx, seq_base)
+        else:
+            self._read_sequential(ctx, seq_base)
+
+    def _read_sequential(self, ctx: IngestContext, seq_base: int) -> None:
         bad_lines: set[int] = set()
         number = 0
         with ctx.path.open("rb") as fh:
@@ -162,8 +211,47 @@ class FtmReader:
                         chunk.problems.append((number, None, f"line longer than {MAX_LINE_BYTES} bytes", "", False))
                         continue
                     self._read_line(chunk, number, raw)
-                seq_base = self._flush(ctx, chunk, seq_base, bad_lines)
+                seq_base = self._flush(ctx, chunk.problems, chunk.table(), seq_base, bad_lines)
                 ctx.advance(nbytes)
+
+    def _read_parallel(self, ctx: IngestContext, seq_base: int) -> None:
+        """Parse byte ranges in forked workers, at most ``WORKERS + 1`` ranges in flight, and
+        stage each range's result in file order."""
+        global _WORKER_READER
+        _WORKER_READER = self
+        bad_lines: set[int] = set()
+        lines_before = 0
+        path = str(ctx.path)
+        ranges = _line_ranges(ctx.path, PARALLEL_CHUNK_BYTES)
+        pending: deque[Future[_Parsed]] = deque()
+        pool = ProcessPoolExecutor(max_workers=WORKERS, mp_context=multiprocessing.get_context("fork"))
+
+        def submit_next() -> None:
+            span = next(ranges, None)
+            if span is not None:
+                pending.append(pool.submit(_parse_range, path, *span))
+
+        try:
+            for _ in range(WORKERS + 1):
+                submit_next()
+            while pending:
+                parsed = pending.popleft().result()
+                submit_next()
+                ctx.count_rows(parsed.rows)
+                table = None
+                if parsed.statements is not None:
+                    table = pa.ipc.open_stream(parsed.statements).read_all()
+                problems = [
+                    (line + lines_before, field, error, raw, loaded)
+                    for line, field, error, raw, loaded in parsed.problems
+                ]
+                seq_base = self._flush(ctx, problems, table, seq_base, bad_lines, lines_before)
+                lines_before += parsed.lines
+                ctx.advance(parsed.nbytes)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+            ranges.close()
+            _WORKER_READER = None
 
     def _read_line(self, chunk: _Chunk, number: int, raw: bytes) -> None:
         problems = chunk.problems
@@ -242,23 +330,23 @@ class FtmReader:
                 originals.append(None if cleaned == text else text)
 
     @staticmethod
-    def _flush(ctx: IngestContext, chunk: _Chunk, seq_base: int, bad_lines: set[int]) -> int:
-        """Stage a chunk's statements (ids, origins and order computed in DuckDB) and
-        quarantine its problems; returns the next sequence base."""
-        if chunk.problems:
-            _quarantine(ctx, sorted(chunk.problems, key=lambda p: p[0]), bad_lines)
-        if not chunk.line:
+    def _flush(
+        ctx: IngestContext,
+        problems: list[tuple[int, str | None, str, str, bool]],
+        statements: pa.Table | None,
+        seq_base: int,
+        bad_lines: set[int],
+        line_offset: int = 0,
+    ) -> int:
+        """Stage a chunk's statements (ids, origins and order computed in DuckDB; their line
+        numbers are ``line_offset`` short of the file's) and quarantine its problems (already
+        numbered as in the file); returns the next sequence base."""
+        if problems:
+            _quarantine(ctx, sorted(problems, key=lambda p: p[0]), bad_lines)
+        if statements is None or statements.num_rows == 0:
             return seq_base
-        table = pa.table({
-            "line": pa.array(chunk.line, pa.int64()),
-            "entity_id": pa.array(chunk.entity_id, pa.string()),
-            "schema": pa.array(chunk.schema, pa.string()),
-            "prop": pa.array(chunk.prop, pa.string()),
-            "prop_type": pa.array(chunk.prop_type, pa.string()),
-            "value": pa.array(chunk.value, pa.string()),
-            "original_value": pa.array(chunk.original, pa.string()),
-            "seq": pa.array(range(seq_base + 1, seq_base + len(chunk.line) + 1), pa.int64()),
-        })
+        count = int(statements.num_rows)
+        table = statements.append_column("seq", pa.array(range(seq_base + 1, seq_base + count + 1), pa.int64()))
         ctx.con.register("_ftm_chunk", table)
         try:
             ctx.con.execute(
@@ -266,14 +354,61 @@ class FtmReader:
                 INSERT INTO _staging
                 SELECT sha1(concat_ws('.', $dataset, entity_id, prop, value)), entity_id, NULL, schema,
                        prop, prop_type, value, NULL, original_value, $dataset, false,
-                       concat($label, ':', line), seq
+                       concat($label, ':', line + $offset), seq
                 FROM _ftm_chunk
                 """,
-                {"dataset": ctx.dataset, "label": ctx.label},
+                {"dataset": ctx.dataset, "label": ctx.label, "offset": line_offset},
             ).fetchall()
         finally:
             ctx.con.unregister("_ftm_chunk")
-        return seq_base + len(chunk.line)
+        return seq_base + count
+
+
+#: The reader whose specs forked workers use (set by the main process just before forking).
+_WORKER_READER: FtmReader | None = None
+
+
+def _line_ranges(path: Path, size: int) -> Generator[tuple[int, int], None, None]:
+    """Byte ranges of about ``size`` bytes covering the file, each ending after a newline
+    (or at the end of the file); found lazily, so a huge file is never scanned up front."""
+    with path.open("rb") as fh:
+        total = os.fstat(fh.fileno()).st_size
+        start = 0
+        while start < total:
+            fh.seek(min(start + max(size, 1) - 1, total))
+            fh.readline()
+            end = min(fh.tell(), total)
+            yield start, end
+            start = end
+
+
+def _parse_range(path: str, start: int, end: int) -> _Parsed:
+    """Parse one byte range in a worker process, as the sequential reader parses a chunk."""
+    reader = _WORKER_READER if _WORKER_READER is not None else FtmReader()
+    if reader._specs is None:
+        reader._specs = _prop_specs()
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        data = fh.read(end - start)
+    chunk = _Chunk()
+    number = rows = 0
+    for raw in io.BytesIO(data).readlines():
+        number += 1
+        if not raw.strip():
+            continue
+        rows += 1
+        if len(raw) > MAX_LINE_BYTES:
+            chunk.problems.append((number, None, f"line longer than {MAX_LINE_BYTES} bytes", "", False))
+            continue
+        reader._read_line(chunk, number, raw)
+    table = chunk.table()
+    statements = None
+    if table is not None:
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, table.schema) as writer:
+            writer.write_table(table)
+        statements = sink.getvalue().to_pybytes()
+    return _Parsed(number, rows, len(data), statements, chunk.problems)
 
 
 def _text(raw: bytes) -> str:
