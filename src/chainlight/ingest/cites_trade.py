@@ -8,9 +8,9 @@ not statements: 25 million shipments would otherwise be hundreds of millions of 
 
 Everything happens in DuckDB, set-based, because the bulk files are large: the CSV is parsed
 into a temp table (all columns VARCHAR, strict quoting, malformed lines set aside with their
-line numbers), every row is checked against the code tables in one query, valid rows are
-inserted unless the dataset already holds their record id, and bad rows go to the quarantine
-naming the first failing field. Line numbers count the header as line 1 and assume no field
+line numbers), every row is checked against the code tables in one query that keeps only the
+failures, valid rows are inserted unless the dataset already holds their record id, and bad
+rows go to the quarantine naming the first failing field. Line numbers count the header as line 1 and assume no field
 holds a line break (true of UNEP-WCMC's files); a quoted line break shifts later numbers.
 """
 
@@ -20,6 +20,8 @@ import csv
 from dataclasses import dataclass
 from datetime import date
 from typing import Final
+
+import duckdb
 
 from chainlight.ingest.base import MAX_REPORTED_PROBLEMS, FileRejected, IngestContext, Problem
 from chainlight.reference.cites import APPENDICES, FIRST_TRADE_YEAR, REPORTER_TYPES, register_tables
@@ -59,6 +61,7 @@ LAYOUTS: Final = (SHIPMENTS, COMPARATIVE)
 
 _ROWS = "_cites_rows"
 _RAW = "_cites_raw"
+_BAD = "_cites_bad"
 _REJECTS = "_cites_rejects"
 _REJECT_SCANS = "_cites_reject_scans"
 
@@ -96,25 +99,25 @@ class CitesTradeReader:
             ctx.count_rows(rows + malformed)
             source = self._numbered_rows(ctx, malformed)
             duplicates = self._find_duplicates(ctx, source) if layout is SHIPMENTS else 0
-            bad = self._quarantine(ctx, layout, source, duplicates)
+            failed = _count(ctx.con.execute(f"SELECT count(*) FROM {_BAD}").fetchall())
+            bad = self._quarantine(ctx, layout, source, duplicates) if failed or duplicates else 0
             ctx.report.records_added += self._insert_records(ctx, layout, source, duplicates)
             ctx.report.rows_quarantined += bad + malformed
             ctx.report.problem_count += bad + malformed
             self._report_problems(ctx)
         finally:
-            for name in _TEMP_TABLES:
-                ctx.con.execute(f"DROP TABLE IF EXISTS {name}")
+            _drop_temporaries(ctx.con)
         ctx.advance(ctx.path.stat().st_size)
 
     @staticmethod
     def _stage(ctx: IngestContext, layout: Layout) -> tuple[int, int]:
-        """Parse and check the CSV in one pass into ``_cites_rows``: each row's ordinal (DuckDB
-        numbers rows in scan order: a streaming window), its trimmed values, its term and unit
-        codes, and ``bad`` = {field, error} for its first failing check (NULL when valid).
-        Malformed lines go to the quarantine. Return (rows parsed, malformed lines)."""
+        """Parse the CSV (a parallel scan, values trimmed) into ``_cites_raw``, check every row
+        once into ``_cites_bad`` (only failures: ordinal and ``bad`` = {field, error}), and
+        define the view ``_cites_rows``: each row's ordinal (from the table's rowid, which
+        follows file order), its values, its term and unit codes, and its ``bad`` (NULL when
+        valid). Malformed lines go to the quarantine. Return (rows parsed, malformed lines)."""
         con = ctx.con
-        for name in _TEMP_TABLES:
-            con.execute(f"DROP TABLE IF EXISTS {name}")
+        _drop_temporaries(con)
         columns = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in layout.columns) + "}"
         # A plain parallel scan first: with preserve_insertion_order (the store's setting) the
         # table keeps file order, so its rowid counts rows (offset: inside a transaction the
@@ -122,27 +125,36 @@ class CitesTradeReader:
         # would make the parse single-threaded: 1.8x slower.
         con.execute(
             f"""CREATE TEMP TABLE {_RAW} AS
-                SELECT * FROM read_csv(
+                SELECT {_cleaned(layout)} FROM read_csv(
                     ?, columns = {columns}, header = true, auto_detect = false, all_varchar = true,
                     delim = ',', quote = '"', escape = '"', strict_mode = true, null_padding = false,
                     store_rejects = true, rejects_table = '{_REJECTS}', rejects_scan = '{_REJECT_SCANS}',
                     encoding = 'utf-8')""",
             [str(ctx.path)],
         )
+        offset = con.execute(f"SELECT coalesce(min(rowid), 0) FROM {_RAW}").fetchall()[0][0]
+        base = f"(SELECT rowid - {int(offset)} + 1 AS ordinal, * FROM {_RAW}) r"
+        # One pass runs every check on every row and keeps only the failures (few); the view
+        # the later steps read joins them back, so the checks are neither run again nor
+        # materialised beside the rows.
         con.execute(
-            f"""CREATE TEMP TABLE {_ROWS} AS
-                SELECT r.*, tk.code AS term_code, nullif(uk.code, '') AS unit_code, {_first_failure(layout)} AS bad
-                FROM (
-                    SELECT rowid - (SELECT min(rowid) FROM {_RAW}) + 1 AS ordinal, {_cleaned(layout)}
-                    FROM {_RAW}
-                ) r
-                {_CODE_JOINS}"""
+            f"""CREATE TEMP TABLE {_BAD} AS
+                SELECT ordinal, bad FROM (
+                    SELECT r.ordinal, {_first_failure(layout)} AS bad FROM {base} {_CODE_JOINS}
+                ) WHERE bad IS NOT NULL"""
         )
-        con.execute(f"DROP TABLE {_RAW}")
+        con.execute(
+            f"""CREATE TEMP VIEW {_ROWS} AS
+                SELECT r.*, tk.code AS term_code, nullif(uk.code, '') AS unit_code, b.bad
+                FROM {base}
+                LEFT JOIN cites_term_keys tk ON upper(r.term) = tk.key
+                LEFT JOIN cites_unit_keys uk ON upper(r.unit) = uk.key
+                LEFT JOIN {_BAD} b ON r.ordinal = b.ordinal"""
+        )
         field_names = "MAP {" + ", ".join(
             f"'{c}': '{h}'" for c, h in zip(layout.columns, layout.header, strict=True)
         ) + "}"
-        rows = _count(con.execute(f"SELECT count(*) FROM {_ROWS}").fetchall())
+        rows = _count(con.execute(f"SELECT count(*) FROM {_RAW}").fetchall())
         malformed = _count(con.execute(
             f"""INSERT INTO quarantine
                 SELECT ?, ?, ?, ?, line, {field_names}[min_by(column_name, column_idx)],
@@ -183,7 +195,7 @@ class CitesTradeReader:
                 SELECT id, min(ordinal) AS first_row, arg_min(line, ordinal) AS first_line
                 FROM {source} s
                 WHERE bad IS NULL AND hash(id) IN (
-                    SELECT hash(id) FROM {_ROWS} WHERE bad IS NULL GROUP BY ALL HAVING count(*) > 1)
+                    SELECT hash(id) FROM {_RAW} GROUP BY ALL HAVING count(*) > 1)
                 GROUP BY id HAVING count(*) > 1"""
         ).fetchall())
 
@@ -264,7 +276,7 @@ class CitesTradeReader:
             ctx.report.problems.append(Problem(ctx.label, line, field, error, raw))
 
 
-_TEMP_TABLES: Final = (_RAW, _ROWS, _REJECTS, _REJECT_SCANS, "_cites_lines", "_cites_dupes")
+_TEMP_TABLES: Final = (_BAD, _RAW, _REJECTS, _REJECT_SCANS, "_cites_lines", "_cites_dupes")
 
 #: Code lookups for the checks; every code column is compared upper-cased.
 _CODE_JOINS: Final = """
@@ -275,6 +287,12 @@ _CODE_JOINS: Final = """
     LEFT JOIN cites_countries co ON upper(r.origin) = co.code
     LEFT JOIN cites_purposes cp ON upper(r.purpose) = cp.code
     LEFT JOIN cites_sources cs ON upper(r.source) = cs.code"""
+
+
+def _drop_temporaries(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(f"DROP VIEW IF EXISTS {_ROWS}")
+    for name in _TEMP_TABLES:
+        con.execute(f"DROP TABLE IF EXISTS {name}")
 
 
 def _count(rows: list[tuple[object, ...]]) -> int:
