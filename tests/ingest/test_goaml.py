@@ -239,3 +239,27 @@ def test_cli_reports_a_rejected_report(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert f"invalid.xml:{line}" in result.output.replace("\n", "")
     assert "Traceback" not in result.output
+
+
+def test_a_value_ftm_rejects_is_quarantined_not_lost(store: EvidenceStore, tmp_path: Path) -> None:
+    """The XSD only limits an IBAN's length; FtM's iban type checks its checksum. A value FtM
+    refuses is quarantined with its field, and the transaction still loads."""
+    text = STR.read_text("utf-8")
+    anchor = "<account_name>Tembo Logistics Ltd operating account</account_name>"
+    assert anchor in text
+    bad = tmp_path / "bad_iban.xml"
+    bad.write_text(text.replace(anchor, anchor + "\n        <iban>KE00BADCHECKSUM1234</iban>", 1), "utf-8")
+    assert first_schema_error(bad, goaml_schema(SCHEMA_PATH, False)) is None
+    clean = run_ingest(store, GoamlReader(), [STR], "clean")
+    report = run_ingest(store, GoamlReader(), [bad], "fiu", labels=["bad_iban.xml"])
+    (f,) = report.files
+    assert f.rows_quarantined == 0
+    assert f.rows_read == clean.files[0].rows_read
+    rows = store.fetchall("SELECT line, field, error FROM quarantine WHERE dataset = 'fiu'")
+    assert len(rows) == 1
+    line, field, error = rows[0]
+    assert field == "BankAccount.iban"
+    assert error == "invalid iban value 'KE00BADCHECKSUM1234'"
+    assert line is not None
+    assert store.scalar("SELECT count(*) FROM statements WHERE dataset = 'fiu' AND schema = 'Payment' "
+                        "AND prop = 'id'") == 3

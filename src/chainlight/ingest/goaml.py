@@ -31,6 +31,9 @@ from pathlib import Path
 from typing import Any
 from xml.parsers import expat
 
+from followthemoney.proxy import EntityProxy
+from followthemoney.value import string_list
+
 from chainlight.ingest.base import FileRejected, IngestContext
 from chainlight.ingest.goaml_codes import GoamlCodes, load_codes
 from chainlight.ingest.goaml_schema import SCHEMA_PATH, first_schema_error, goaml_schema, line_of_path
@@ -273,6 +276,24 @@ class Party:
         return [p.id for p in (self.entity, self.account) if p is not None]
 
 
+class _CheckedProxy(EntityProxy):
+    """An entity proxy that remembers the values its property types reject (an IBAN with a
+    bad checksum, a malformed date) instead of dropping them without a word."""
+
+    dropped: list[tuple[str, str, str]]
+
+    def add(self, prop: Any, values: Any, cleaned: bool = False, quiet: bool = False,
+            fuzzy: bool = False, format: str | None = None) -> None:
+        name = self._prop_name(prop, quiet=quiet)
+        if name is None:
+            return
+        target = self.schema.properties[name]
+        for value in string_list(values, sanitize=not cleaned):
+            kept = self.unsafe_add(target, value, cleaned=cleaned, fuzzy=fuzzy, format=format)
+            if kept is None and value.strip():
+                self.dropped.append((f"{self.schema.name}.{name}", target.format or target.type.name, value))
+
+
 class ReportMapper:
     """Turns the elements of one report into FtM proxies (collected, not yet written)."""
 
@@ -281,16 +302,24 @@ class ReportMapper:
         self.header = header
         self.codes = codes
         self.proxies: list[Any] = []
+        self.dropped: list[tuple[str, str, str]] = []
 
     def _make(self, schema: str, entity_id: str) -> Any:
-        proxy = model.make_entity(schema)
-        proxy.id = entity_id
+        proxy = _CheckedProxy(model[schema], {"id": entity_id})
+        proxy.dropped = self.dropped
         self.proxies.append(proxy)
         return proxy
 
     def take(self) -> list[Any]:
         proxies, self.proxies = self.proxies, []
         return proxies
+
+    def take_dropped(self) -> list[tuple[str, str, str]]:
+        """(schema.property, FtM type or format, value) of every value FtM's types rejected since the
+        last call: the caller quarantines them, so nothing is lost silently."""
+        dropped = list(self.dropped)
+        self.dropped.clear()
+        return dropped
 
     # parties
 
@@ -326,7 +355,12 @@ class ReportMapper:
         proxy.add("passportNumber", _text(element, "passport_number"))
         proxy.add("idNumber", _text(element, "id_number"))
         proxy.add("idNumber", [n for n in id_numbers if n])
-        proxy.add("socialSecurityNumber", _text(element, "ssn"))
+        # goAML's ssn is whatever national number the FIU's country uses; FtM's
+        # socialSecurityNumber checks the US format, so other numbers go to idNumber.
+        ssn = _text(element, "ssn")
+        ssn_prop = proxy.schema.properties["socialSecurityNumber"]
+        is_us_ssn = ssn is not None and ssn_prop.type.clean_text(ssn, format=ssn_prop.format) is not None
+        proxy.add("socialSecurityNumber" if is_us_ssn else "idNumber", ssn)
         proxy.add("taxNumber", _text(element, "tax_number"))
         for tag in ("nationality1", "nationality2", "nationality3"):
             proxy.add("nationality", _text(element, tag))
@@ -622,6 +656,7 @@ class GoamlReader:
         problem = mapper.report()
         if problem is not None:
             ctx.reject(None, problem.message, field=problem.field, row_loaded=True)
+        self._report_dropped(ctx, mapper, None, None)
         ctx.add_entities(mapper.take(), None)
         transactions = parties = 0
         records = iter_report_children(ctx.path, lambda name: name in ("transaction", "activity"),
@@ -654,9 +689,19 @@ class GoamlReader:
             build(mapper)
         except BadRecord as exc:
             mapper.take()
+            mapper.take_dropped()
             ctx.reject(line, exc.message, field=exc.field, raw=ET.tostring(element, encoding="unicode"))
             return
+        GoamlReader._report_dropped(ctx, mapper, line, element)
         ctx.add_entities(mapper.take(), line)
+
+    @staticmethod
+    def _report_dropped(ctx: IngestContext, mapper: ReportMapper, line: int | None,
+                        element: ET.Element | None) -> None:
+        """Quarantine each value FtM refused; the rest of the record loads."""
+        raw = None if element is None else ET.tostring(element, encoding="unicode")
+        for field_name, type_name, value in mapper.take_dropped():
+            ctx.reject(line, f"invalid {type_name} value {value!r}", field=field_name, raw=raw, row_loaded=True)
 
     @staticmethod
     def _validate(ctx: IngestContext) -> None:
