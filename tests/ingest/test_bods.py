@@ -259,3 +259,31 @@ def test_packaged_schema_is_the_published_one(shared: Path) -> None:
     for name in names:
         assert (packaged / name).read_bytes() == (published / "schema" / name).read_bytes(), name
     assert (packaged / "LICENSE-schema.txt").read_bytes() == (published / "LICENSE-schema.txt").read_bytes()
+
+
+def test_a_value_ftm_refuses_is_quarantined_and_the_entity_loads(store: EvidenceStore, tmp_path: Path) -> None:
+    """BODS accepts any identifier string; FtM's leiCode checks the LEI shape. The refused
+    value is quarantined with its field, the rest of the entity loads."""
+    statement = {
+        "statementId": "5b1c0e8a-0000-4000-8000-000000000001", "declarationSubject": "lei-test",
+        "statementDate": "2024-01-02",
+        "publicationDetails": {"publicationDate": "2024-01-02", "bodsVersion": "0.4", "publisher": {"name": "T"}},
+        "recordId": "lei-test", "recordStatus": "new", "recordType": "entity",
+        "recordDetails": {
+            "isComponent": False, "entityType": {"type": "registeredEntity"}, "name": "Sunrise Trading Limited",
+            "identifiers": [{"scheme": "XI-LEI", "id": "NOT-AN-LEI"}, {"scheme": "GB-COH", "id": "01234567"}],
+        },
+    }
+    assert check_statement(statement) is None
+    path = tmp_path / "lei.jsonl"
+    path.write_text(json.dumps(statement) + "\n", "utf-8")
+    report = run_ingest(store, BodsReader(), [path], "registry", labels=["lei.jsonl"])
+    (f,) = report.files
+    assert (f.rows_read, f.rows_quarantined, f.problem_count) == (1, 0, 1)
+    assert store.fetchall("SELECT line, field, error FROM quarantine") == [
+        (1, "Company.leiCode", "invalid lei value 'NOT-AN-LEI'")
+    ]
+    company = get_entity(store, dataset_key("registry", "bods", "lei-test"), ["registry"])
+    assert company is not None
+    assert company.get("registrationNumber") == ["01234567"]
+    assert company.get("leiCode") == []

@@ -33,7 +33,7 @@ import orjson
 
 from chainlight.ingest.base import FileRejected, IngestContext
 from chainlight.ingest.bods_schema import SchemaProblem, check_statement, codelist_titles
-from chainlight.model.ftm import model
+from chainlight.ingest.checked import Refused, make_checked, quarantine_refused
 from chainlight.model.identity import dataset_key
 
 MAX_LINE_BYTES = 16 << 20
@@ -181,6 +181,8 @@ class _Loader:
     #: recordId -> FtM schema of entity and person records seen in this file, so that notes
     #: about a party to a relationship land on an entity of the right schema.
     schemata: dict[str, str] = field(default_factory=dict)
+    #: values FtM's types refused while the current statement was mapped
+    refused: list[Refused] = field(default_factory=list)
 
     def accept(self, st: _Statement, problem: SchemaProblem | None = None, *, checked: bool = False) -> None:
         """Quarantine ``st`` if it fails the schema (checked here unless ``checked``), else load it."""
@@ -201,11 +203,13 @@ class _Loader:
         self.remember(st.data)
         record_type = st.data["recordType"]
         if record_type == "entity":
-            self.ctx.add_entity(self.entity(st.data), st.where)
+            proxies = [self.entity(st.data)]
         elif record_type == "person":
-            self.ctx.add_entity(self.person(st.data), st.where)
+            proxies = [self.person(st.data)]
         else:
-            self.ctx.add_entities(self.relationship(st.data), st.where)
+            proxies = list(self.relationship(st.data))
+        quarantine_refused(self.ctx, self.refused, st.where, st.raw)
+        self.ctx.add_entities(proxies, st.where)
 
     def remember(self, data: dict[str, Any]) -> None:
         """Note the FtM schema of a valid entity or person record."""
@@ -218,8 +222,7 @@ class _Loader:
     # -- records -------------------------------------------------------------------------
 
     def _make(self, schema: str, entity_id: str, data: dict[str, Any]) -> Any:
-        proxy = model.make_entity(schema)
-        proxy.id = entity_id
+        proxy = make_checked(schema, entity_id, self.refused)
         publisher = (data.get("publicationDetails") or {}).get("publisher") or {}
         proxy.add("publisher", publisher.get("name"), quiet=True)
         proxy.add("publisherUrl", publisher.get("url"), quiet=True)

@@ -31,13 +31,10 @@ from pathlib import Path
 from typing import Any
 from xml.parsers import expat
 
-from followthemoney.proxy import EntityProxy
-from followthemoney.value import string_list
-
 from chainlight.ingest.base import FileRejected, IngestContext
+from chainlight.ingest.checked import Refused, make_checked, quarantine_refused
 from chainlight.ingest.goaml_codes import GoamlCodes, load_codes
 from chainlight.ingest.goaml_schema import SCHEMA_PATH, first_schema_error, goaml_schema, line_of_path
-from chainlight.model.ftm import model
 from chainlight.model.identity import dataset_key
 
 CHUNK_BYTES = 256 << 10
@@ -276,24 +273,6 @@ class Party:
         return [p.id for p in (self.entity, self.account) if p is not None]
 
 
-class _CheckedProxy(EntityProxy):
-    """An entity proxy that remembers the values its property types reject (an IBAN with a
-    bad checksum, a malformed date) instead of dropping them without a word."""
-
-    dropped: list[tuple[str, str, str]]
-
-    def add(self, prop: Any, values: Any, cleaned: bool = False, quiet: bool = False,
-            fuzzy: bool = False, format: str | None = None) -> None:
-        name = self._prop_name(prop, quiet=quiet)
-        if name is None:
-            return
-        target = self.schema.properties[name]
-        for value in string_list(values, sanitize=not cleaned):
-            kept = self.unsafe_add(target, value, cleaned=cleaned, fuzzy=fuzzy, format=format)
-            if kept is None and value.strip():
-                self.dropped.append((f"{self.schema.name}.{name}", target.format or target.type.name, value))
-
-
 class ReportMapper:
     """Turns the elements of one report into FtM proxies (collected, not yet written)."""
 
@@ -302,11 +281,10 @@ class ReportMapper:
         self.header = header
         self.codes = codes
         self.proxies: list[Any] = []
-        self.dropped: list[tuple[str, str, str]] = []
+        self.dropped: list[Refused] = []
 
     def _make(self, schema: str, entity_id: str) -> Any:
-        proxy = _CheckedProxy(model[schema], {"id": entity_id})
-        proxy.dropped = self.dropped
+        proxy = make_checked(schema, entity_id, self.dropped)
         self.proxies.append(proxy)
         return proxy
 
@@ -314,12 +292,6 @@ class ReportMapper:
         proxies, self.proxies = self.proxies, []
         return proxies
 
-    def take_dropped(self) -> list[tuple[str, str, str]]:
-        """(schema.property, FtM type or format, value) of every value FtM's types rejected since the
-        last call: the caller quarantines them, so nothing is lost silently."""
-        dropped = list(self.dropped)
-        self.dropped.clear()
-        return dropped
 
     # parties
 
@@ -656,7 +628,7 @@ class GoamlReader:
         problem = mapper.report()
         if problem is not None:
             ctx.reject(None, problem.message, field=problem.field, row_loaded=True)
-        self._report_dropped(ctx, mapper, None, None)
+        quarantine_refused(ctx, mapper.dropped, None, None)
         ctx.add_entities(mapper.take(), None)
         transactions = parties = 0
         records = iter_report_children(ctx.path, lambda name: name in ("transaction", "activity"),
@@ -689,19 +661,11 @@ class GoamlReader:
             build(mapper)
         except BadRecord as exc:
             mapper.take()
-            mapper.take_dropped()
+            mapper.dropped.clear()
             ctx.reject(line, exc.message, field=exc.field, raw=ET.tostring(element, encoding="unicode"))
             return
-        GoamlReader._report_dropped(ctx, mapper, line, element)
+        quarantine_refused(ctx, mapper.dropped, line, ET.tostring(element, encoding="unicode"))
         ctx.add_entities(mapper.take(), line)
-
-    @staticmethod
-    def _report_dropped(ctx: IngestContext, mapper: ReportMapper, line: int | None,
-                        element: ET.Element | None) -> None:
-        """Quarantine each value FtM refused; the rest of the record loads."""
-        raw = None if element is None else ET.tostring(element, encoding="unicode")
-        for field_name, type_name, value in mapper.take_dropped():
-            ctx.reject(line, f"invalid {type_name} value {value!r}", field=field_name, raw=raw, row_loaded=True)
 
     @staticmethod
     def _validate(ctx: IngestContext) -> None:
