@@ -38,9 +38,11 @@ def ingest(
     on_file: Callable[[Path, int], ProgressCallback] | None = None,
     force: bool = False,
     rebuild: bool = True,
+    labels: Sequence[str] | None = None,
 ) -> IngestReport:
     """Register the dataset with its marking, ingest the files atomically, refresh projections
-    (a batch of ingests passes ``rebuild=False`` and calls :func:`rebuild_projections` once)."""
+    (a batch of ingests passes ``rebuild=False`` and calls :func:`rebuild_projections` once).
+    ``labels`` name the files in origins, reports and pages (default: the paths as given)."""
     reader = get_reader(fmt)
     operational = open_operational(settings)
     try:
@@ -48,7 +50,9 @@ def ingest(
     finally:
         operational.dispose()
     with EvidenceStore(settings.evidence_path) as store:
-        report = run_ingest(store, reader, paths, dataset, options=options, on_file=on_file, force=force)
+        report = run_ingest(
+            store, reader, paths, dataset, labels=labels, options=options, on_file=on_file, force=force
+        )
         if rebuild and report.statements_added:
             projections.rebuild(store)
     return report

@@ -85,6 +85,7 @@ def load_world(settings: Settings, world_dir: Path, seed: int, console: Console)
                 sharing_group=group,
                 options={"mapping": mapping} if mapping else None,
                 rebuild=False,
+                labels=[e.path for e in entries],  # relative to the world: no server paths in origins
             )
             summary.files += len(entries)
             summary.statements += report.statements_added
