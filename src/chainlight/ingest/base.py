@@ -229,8 +229,8 @@ def _commit_staging(store: EvidenceStore, dataset: str, now: datetime) -> int:
     aggregate collapses them only when there are any, and the anti-join against stored
     statements is skipped while the dataset is empty.
     """
-    before = int(store.scalar("SELECT count(*) FROM statements WHERE dataset = ?", [dataset]))
-    existing = "" if before == 0 else "ANTI JOIN (SELECT id FROM statements WHERE dataset = ?) e ON s.id = e.id"
+    has_any = bool(store.scalar("SELECT EXISTS (SELECT 1 FROM statements WHERE dataset = ?)", [dataset]))
+    existing = "" if not has_any else "ANTI JOIN (SELECT id FROM statements WHERE dataset = ?) e ON s.id = e.id"
     # Checking for repeated ids costs a tenth of collapsing them, and most files repeat none.
     repeated = not store.scalar("SELECT count(*) = count(DISTINCT id) FROM _staging")
     staged = "_staging"
@@ -243,7 +243,7 @@ def _commit_staging(store: EvidenceStore, dataset: str, now: datetime) -> int:
                    any_value(external) AS external, arg_min(origin, seq) AS origin
             FROM _staging GROUP BY id
         )"""
-    store.con.execute(
+    inserted = store.con.execute(
         f"""
         INSERT INTO statements
         SELECT s.id, s.entity_id, s.canonical_id, s.schema, s.prop, s.prop_type, s.value, s.lang,
@@ -251,11 +251,11 @@ def _commit_staging(store: EvidenceStore, dataset: str, now: datetime) -> int:
         FROM {staged} s
         {existing}
         """,
-        [now, now] + ([dataset] if before else []),
-    )
-    after = int(store.scalar("SELECT count(*) FROM statements WHERE dataset = ?", [dataset]))
+        [now, now] + ([dataset] if has_any else []),
+    ).fetchall()
     store.con.execute("DELETE FROM _staging")
-    return after - before
+    # DuckDB answers an INSERT with the number of rows it wrote: no need to count the dataset.
+    return int(inserted[0][0]) if inserted else 0
 
 
 def run_ingest(
