@@ -66,6 +66,28 @@ def _settings(home: Path | None, database_url: str | None) -> Settings:
 
 
 @contextmanager
+def step_progress(enabled: bool = True) -> Iterator[Callable[[str, int | None], Callable[[int], None]]]:
+    """A Rich progress bar per step of a long job (a spinner where the total is unknown)."""
+    from rich.progress import MofNCompleteColumn, SpinnerColumn, TimeElapsedColumn
+
+    progress = Progress(
+        SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), console=err, disable=not enabled,
+    )
+
+    def start(label: str, total: int | None) -> Callable[[int], None]:
+        task = progress.add_task(label, total=total)
+
+        def advance(n: int) -> None:
+            progress.advance(task, n)
+
+        return advance
+
+    with progress:
+        yield start
+
+
+@contextmanager
 def file_progress(enabled: bool = True) -> Iterator[Callable[[Path, int], Callable[[int], None]]]:
     """A Rich progress bar per file, advanced in bytes by the reader."""
     progress = Progress(
@@ -212,6 +234,140 @@ def export_ftm(
         for proxy in iter_entities(store, list(dataset or visible)):
             write(json.dumps(proxy.to_dict(), ensure_ascii=False, sort_keys=True))
             write("\n")
+
+
+@app.command()
+def resolve(
+    group: Annotated[
+        list[str] | None, typer.Option("--group", "-g", help="Only these groups (person, organisation, vessel, "
+                                       "bank_account, address, port).")
+    ] = None,
+    full: Annotated[
+        bool, typer.Option("--full", help="Retrain and rescore everything, not only what changed.")
+    ] = False,
+    em: Annotated[bool, typer.Option("--em", help="Estimate m probabilities by EM instead of the priors.")] = False,
+    threshold: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Match probability at or above which a link merges entities.")
+    ] = 0.7,
+    as_json: JsonOption = False,
+    home: HomeOption = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Resolve people, companies, vessels, accounts, addresses and ports across all datasets.
+
+    Incremental: only records that are new or changed since the last run are scored (against
+    everything); clusters and canonical ids are then rebuilt, keeping ids stable."""
+    from chainlight import pipeline
+    from chainlight.resolve.groups import GROUPS
+
+    unknown = sorted(set(group or []) - set(GROUPS))
+    if unknown:
+        raise typer.BadParameter(f"unknown group: {', '.join(unknown)}", param_hint="--group")
+    settings = _settings(home, database_url)
+    with step_progress(not as_json) as progress:
+        report = pipeline.resolve(settings, groups=group, full=full, em=em, threshold=threshold, progress=progress)
+    if as_json:
+        out.print_json(json.dumps(report.as_dict()))
+        return
+    table = Table("group", "records", "fresh", "removed", "pairs scored", "links", "trained", "seconds")
+    for g in report.groups:
+        table.add_row(g.group, f"{g.records:,}", f"{g.fresh:,}", f"{g.removed:,}", f"{g.pairs_scored:,}",
+                      f"{g.links:,}", "yes" if g.trained else "", f"{g.seconds:.1f}")
+    out.print(table)
+    out.print(f"{report.entities:,} entities; {report.merged_entities:,} of them in {report.clusters:,} clusters "
+              f"({report.seconds:.1f} s)")
+    for a, b in report.conflicts:
+        err.print(f"[yellow]warning:[/] judgements contradict each other around {a} and {b}: the 'different' stands")
+
+
+@app.command()
+def judge(
+    left: Annotated[str, typer.Argument(help="An entity id.")],
+    right: Annotated[str, typer.Argument(help="Another entity id.")],
+    verdict: Annotated[str | None, typer.Argument(help="same, different or unsure.")] = None,
+    undo: Annotated[bool, typer.Option("--undo", help="Undo the latest standing judgement on the pair.")] = False,
+    note: Annotated[str | None, typer.Option(help="Why (kept with the judgement).")] = None,
+    author: Annotated[str, typer.Option(envvar="CHAINLIGHT_USER", help="Who judges.")] = "cli",
+    organisation: ViewerOption = "local",
+    home: HomeOption = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Say whether two entities are the same; overrides the model, applied transitively, undoable."""
+    from chainlight import pipeline
+
+    if not undo and verdict is None:
+        raise typer.BadParameter("give a verdict (same, different, unsure) or --undo", param_hint="VERDICT")
+    settings = _settings(home, database_url)
+    summary = pipeline.judge(settings, left, right, verdict, author=author, organisation=organisation, undo=undo,
+                             note=note)
+    out.print(summary)
+
+
+@app.command()
+def review(
+    limit: Annotated[int, typer.Option(min=1, help="How many pairs to list.")] = 20,
+    as_json: JsonOption = False,
+    organisation: ViewerOption = "local",
+    home: HomeOption = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """The review queue: uncertain pairs, most valuable first (judge them with 'chainlight judge')."""
+    from chainlight import pipeline
+
+    queue = pipeline.review(_settings(home, database_url), organisation, limit=limit)
+    if as_json:
+        out.print_json(json.dumps([c.as_dict() for c in queue]))
+        return
+    table = Table("value", "p", "group", "left", "right", "datasets")
+    for c in queue:
+        table.add_row(f"{c.value:.2f}", f"{c.probability:.2f}", c.group, f"{c.left_name}\n{c.left}",
+                      f"{c.right_name}\n{c.right}", ", ".join(c.datasets) + (" (unsure)" if c.unsure else ""))
+    out.print(table)
+
+
+@app.command()
+def explain(
+    left: Annotated[str, typer.Argument(help="An entity id.")],
+    right: Annotated[str, typer.Argument(help="Another entity id.")],
+    as_json: JsonOption = False,
+    organisation: ViewerOption = "local",
+    home: HomeOption = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Why two entities are (or are not) linked: each comparison, the level it reached and its weight."""
+    from chainlight import pipeline
+
+    links = pipeline.explain(_settings(home, database_url), organisation, left, right)
+    if as_json:
+        out.print_json(json.dumps([link.as_dict() for link in links]))
+        return
+    if not links:
+        out.print("no scored link between these entities (they were never a candidate pair, or scored below 0.2)")
+    for link in links:
+        out.print(f"[bold]{link.left_dataset} x {link.right_dataset}[/]: match probability "
+                  f"{link.probability:.3f}, match weight {link.weight:+.2f}")
+        table = Table("feature", "level", "weight")
+        for f in link.features:
+            table.add_row(f["feature"], f["level"] or "", f"{f['weight']:+.2f}")
+        out.print(table)
+
+
+@export_app.command("clusters")
+def export_clusters(
+    organisation: ViewerOption = "local",
+    home: HomeOption = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """CSV 'entity_id,canonical_id' on stdout for every resolved entity the organisation may see."""
+    import csv
+
+    from chainlight import pipeline
+
+    ids = pipeline.cluster_ids(_settings(home, database_url), organisation)
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(["entity_id", "canonical_id"])
+    for entity_id in sorted(ids):
+        writer.writerow([entity_id, ids[entity_id]])
 
 
 @docs_app.command("data-model")

@@ -122,3 +122,103 @@ def status(settings: Settings, organisation: str | None = None) -> list[DatasetS
             )
         )
     return result
+
+
+def resolve(
+    settings: Settings,
+    *,
+    groups: Sequence[str] | None = None,
+    full: bool = False,
+    em: bool = False,
+    threshold: float = 0.7,
+    progress: Callable[[str, int | None], Callable[[int], None]] | None = None,
+) -> Any:
+    """Run entity resolution over every dataset (see :mod:`chainlight.resolve.engine`)."""
+    from chainlight.resolve import engine, service
+
+    if not settings.evidence_path.exists():
+        raise engine.ResolutionNotRun(f"no evidence store at {settings.evidence_path}: ingest something first")
+    operational = open_operational(settings)
+    try:
+        verdicts = service.verdicts(operational)
+    finally:
+        operational.dispose()
+    with EvidenceStore(settings.evidence_path) as store:
+        return engine.resolve(
+            store, verdicts, groups=groups, full=full, em=em, threshold=threshold,
+            **({"progress": progress} if progress else {}),
+        )
+
+
+def _resolution_view(settings: Settings, organisation: str) -> tuple[list[str], list[Any]]:
+    from chainlight.resolve import service
+
+    operational = open_operational(settings)
+    try:
+        visible = [a.name for a in operational.dataset_access() if a.visible_to(organisation)]
+        return visible, service.verdicts(operational)
+    finally:
+        operational.dispose()
+
+
+def cluster_ids(settings: Settings, organisation: str) -> dict[str, str]:
+    """entity id -> canonical id, as ``organisation`` may see them."""
+    from chainlight.resolve import service
+
+    visible, verdicts = _resolution_view(settings, organisation)
+    with EvidenceStore(settings.evidence_path, read_only=True) as store:
+        return service.canonical_ids(store, verdicts, visible)
+
+
+def review(settings: Settings, organisation: str, *, limit: int = 20) -> list[Any]:
+    from chainlight.resolve import service
+
+    visible, verdicts = _resolution_view(settings, organisation)
+    with EvidenceStore(settings.evidence_path, read_only=True) as store:
+        return service.review_queue(store, verdicts, visible, limit=limit)
+
+
+def explain(settings: Settings, organisation: str, left: str, right: str) -> list[Any]:
+    from chainlight.resolve import service
+
+    visible, _ = _resolution_view(settings, organisation)
+    with EvidenceStore(settings.evidence_path, read_only=True) as store:
+        return service.explain(store, left, right, visible)
+
+
+def judge(
+    settings: Settings,
+    left: str,
+    right: str,
+    verdict: str | None,
+    *,
+    author: str,
+    organisation: str,
+    undo: bool = False,
+    note: str | None = None,
+) -> str:
+    """Record (or undo) a judgement, then rebuild clusters so that it applies at once. The
+    judging organisation must see both entities."""
+    from chainlight.resolve import engine, service
+
+    visible, _ = _resolution_view(settings, organisation)
+    with EvidenceStore(settings.evidence_path, read_only=True) as store:
+        service.require_resolution(store)
+        for entity in (left, right):
+            if not service.visible_entity(store, entity, visible):
+                raise service.NotVisible(f"no such entity: {entity}")
+    operational = open_operational(settings)
+    try:
+        if undo:
+            row = operational.undo_judgement(left, right, author=author)
+            summary = f"undid '{row.verdict}' on {row.left_id} and {row.right_id}"
+        else:
+            assert verdict is not None
+            row = operational.add_judgement(left, right, verdict, author=author, organisation=organisation, note=note)
+            summary = f"judged {row.left_id} and {row.right_id} '{row.verdict}'"
+        verdicts = service.verdicts(operational)
+    finally:
+        operational.dispose()
+    with EvidenceStore(settings.evidence_path) as store:
+        engine.rebuild_clusters(store, verdicts)
+    return summary

@@ -9,9 +9,10 @@ the truth file, never in the generated sources.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Final
+from typing import Final, TypeVar
 
 from chainlight.demo import names
 from chainlight.demo.identifiers import IBAN_LAYOUT, account_number, iban, imo_number
@@ -61,6 +62,8 @@ CURRENCY_OF: Final = {
     "CN": "CNY",
     "ZA": "ZAR",
 }
+
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -179,12 +182,24 @@ class CastBuilder:
         self.rng = rng
         self.people: dict[str, Person] = {}
         self.companies: dict[str, Company] = {}
+        self._taken: set[tuple[str, str]] = set()
+
+    def _unique(self, country: str, draw: Callable[[], T], text: Callable[[T], str]) -> T:
+        """Draw a name nobody in the country has yet, so that the truth file holds no accidental
+        homonyms; after a few tries (a pool exhausted at large scale) a repeat is accepted."""
+        value = draw()
+        for _ in range(24):
+            if (country, text(value)) not in self._taken:
+                break
+            value = draw()
+        self._taken.add((country, text(value)))
+        return value
 
     def person(self, country: str, role: str, **extra: object) -> Person:
         key = f"person-{len(self.people) + 1:07d}"
         p = Person(
             key,
-            names.person_name(self.rng, country),
+            self._unique(country, lambda: names.person_name(self.rng, country), lambda n: n.full),
             country,
             _birthdate(self.rng),
             _id_number(self.rng, country),
@@ -196,9 +211,17 @@ class CastBuilder:
         self.people[key] = p
         return p
 
+    def related_name(self, country: str, of: names.PersonName) -> names.PersonName:
+        """A name in the same family as ``of`` (a relative), not yet used in the country."""
+        return self._unique(
+            country,
+            lambda: names.PersonName(names.person_name(self.rng, country).given, of.family, of.family_first),
+            lambda n: n.full,
+        )
+
     def company(self, country: str, kind: str, owners: list[tuple[str, float]] | None = None) -> Company:
         key = f"company-{len(self.companies) + 1:07d}"
-        base, legal_form = names.company_name(self.rng, country, kind)
+        base, legal_form = self._unique(country, lambda: names.company_name(self.rng, country, kind), lambda n: n[0])
         year = self.rng.randrange(1995, 2024) if kind != "shell" else self.rng.randrange(2018, 2024)
         incorporated = date(year, self.rng.randrange(1, 13), self.rng.randrange(1, 29)).isoformat()
         c = Company(
@@ -289,7 +312,7 @@ def _syndicate(rng: random.Random, b: CastBuilder, index: int, officials: list[P
             relationship=rng.choice(RELATIONSHIPS),
             syndicate=key,
         )
-        relative.name = names.PersonName(relative.name.given, official.name.family, official.name.family_first)
+        relative.name = b.related_name(official.country, official.name)
         relatives.append(relative)
     return Syndicate(
         key,

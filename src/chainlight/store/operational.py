@@ -111,6 +111,25 @@ class Dataset(Base):
         return DatasetAccess(self.name, self.owner.name, Marking(self.marking), recipients)
 
 
+VERDICTS = ("same", "different", "unsure")
+
+
+class Judgement(Base):
+    """A person's verdict on whether two entities are one. Never deleted: undoing stamps it."""
+
+    __tablename__ = "judgements"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    left_id: Mapped[str] = mapped_column(String(256), index=True)
+    right_id: Mapped[str] = mapped_column(String(256))
+    verdict: Mapped[str] = mapped_column(String(16))
+    author: Mapped[str] = mapped_column(String(256))
+    organisation: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=_now)
+    undone_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    undone_by: Mapped[str | None] = mapped_column(String(256), nullable=True)
+
+
 def normalise_url(url: str) -> str:
     """Use psycopg 3 for PostgreSQL URLs given without a driver."""
     for prefix in ("postgresql://", "postgres://"):
@@ -225,3 +244,42 @@ class OperationalStore:
 
     def dataset_access(self) -> list[DatasetAccess]:
         return [d.access() for d in self.datasets()]
+
+    def add_judgement(
+        self, left: str, right: str, verdict: str, *, author: str, organisation: str, note: str | None = None
+    ) -> Judgement:
+        """Record a verdict on a pair (stored with the smaller id on the left)."""
+        if verdict not in VERDICTS:
+            raise OperationalError(f"unknown verdict {verdict!r}: use one of {', '.join(VERDICTS)}")
+        if left == right:
+            raise OperationalError("a judgement needs two different entities")
+        left, right = sorted((left, right))
+        with self.session() as s:
+            row = Judgement(
+                left_id=left, right_id=right, verdict=verdict, author=author, organisation=organisation, note=note
+            )
+            s.add(row)
+            return row
+
+    def undo_judgement(self, left: str, right: str, *, author: str) -> Judgement:
+        """Undo the latest standing verdict on the pair; the one before it (if any) stands again."""
+        left, right = sorted((left, right))
+        with self.session() as s:
+            row = s.scalar(
+                select(Judgement)
+                .where(Judgement.left_id == left, Judgement.right_id == right, Judgement.undone_at.is_(None))
+                .order_by(Judgement.created_at.desc(), Judgement.id.desc())
+                .limit(1)
+            )
+            if row is None:
+                raise OperationalError(f"no judgement on {left} and {right} to undo")
+            row.undone_at = _now()
+            row.undone_by = author
+            return row
+
+    def judgements(self, *, include_undone: bool = False) -> list[Judgement]:
+        with self.session() as s:
+            query = select(Judgement).order_by(Judgement.created_at, Judgement.id)
+            if not include_undone:
+                query = query.where(Judgement.undone_at.is_(None))
+            return list(s.scalars(query).all())
