@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from itertools import combinations
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,16 +72,17 @@ def null_level(column: str) -> dict[str, Any]:
 
 
 def identifiers_comparison(column: str, description: str, m_shared: float, m_disjoint: float) -> dict[str, Any]:
-    """Shared identifiers are strong evidence; two different ones count against a match."""
-    return comparison(
-        column,
-        description,
-        [
-            null_level(column),
-            level(f"len(list_intersect(l.{column}, r.{column})) > 0", "an identifier shared", m_shared),
-            level("TRUE", "identifiers differ", m_disjoint),
-        ],
-    )
+    """Shared identifiers are strong evidence; two different ones count against a match.
+
+    ``u`` is fixed rather than sampled: two unrelated records essentially never share a
+    registration number or IBAN, and in a small pool too few random pairs have identifiers
+    on both sides for sampling to say so.
+    """
+    shared = level(f"len(list_intersect(l.{column}, r.{column})) > 0", "an identifier shared", m_shared)
+    differ = level("TRUE", "identifiers differ", m_disjoint)
+    shared.update(u_probability=1e-5, fix_u_probability=True)
+    differ.update(u_probability=1 - 1e-5, fix_u_probability=True)
+    return comparison(column, description, [null_level(column), shared, differ])
 
 
 def overlap_comparison(column: str, description: str, m_overlap: float) -> dict[str, Any]:
@@ -193,11 +195,12 @@ def _pick_name(names: list[str], clean: Callable[[str], str]) -> str | None:
 
 
 def _name_keys(folded: str, width: int) -> list[str]:
-    """Blocking keys: phonetic codes of every ``width`` consecutive words (or the whole name)."""
-    codes = [nz.phonetic(w) for w in folded.split()]
+    """Blocking keys: the phonetic codes of every ``width`` of the name's words, in any order
+    (so a dropped middle name, a dropped word or a re-ordering still shares a key)."""
+    codes = sorted({nz.phonetic(w) for w in folded.split()[:6]})
     if len(codes) <= width:
-        return [" ".join(sorted(codes))] if codes else []
-    return sorted({" ".join(sorted(codes[i : i + width])) for i in range(len(codes) - width + 1)})
+        return [" ".join(codes)] if codes else []
+    return [" ".join(c) for c in combinations(codes, width)]
 
 
 def person_features(values: Values) -> Features | None:
@@ -209,7 +212,7 @@ def person_features(values: Values) -> Features | None:
     if folded is None:
         return None
     birth = _first(values, "birthDate")
-    keys = _name_keys(folded, 1)
+    keys = _name_keys(folded, 2)
     return {
         **_name_features(folded),
         "name_keys": keys,
@@ -371,7 +374,7 @@ PERSON = Group(
     blocking=[
         rule("l.name_sorted = r.name_sorted"),
         rule("l.name_phonetic = r.name_phonetic"),
-        rule("l.name_keys = r.name_keys AND l.birth_year = r.birth_year", "name_keys"),
+        rule("l.name_keys = r.name_keys", "name_keys"),
         rule("l.name_prefix = r.name_prefix"),
         rule("l.ids = r.ids", "ids"),
     ],

@@ -140,10 +140,27 @@ def train(group: Group, con: duckdb.DuckDBPyConnection, table: str, *, em: bool 
             for rule in group.blocking[:2]:
                 linker.training.estimate_parameters_using_expectation_maximisation(rule["blocking_rule"])
     model: dict[str, Any] = linker.misc.save_model_to_json()
+    _fill_unobserved_u(model, records)
     prior = model.get("probability_two_random_records_match")
     if not isinstance(prior, float) or not (0 < prior < 1) or math.isnan(prior):
         model["probability_two_random_records_match"] = DEFAULT_PRIOR
     return model
+
+
+def _fill_unobserved_u(model: dict[str, Any], records: int) -> None:
+    """A level never seen among the sampled random pairs has ``u`` below about one over the
+    number of pairs sampled; Splink leaves it unset (which would make the level count for
+    nothing), so it gets that bound. This matters for small pools."""
+    sampled = max(1.0, min(records * (records - 1) / 2, 2e6))
+    bound = 1.0 / (sampled + 1.0)
+    for comp in model.get("comparisons", []):
+        levels = [lv for lv in comp["comparison_levels"] if not lv.get("is_null_level")]
+        for lv in levels[:-1]:
+            if not lv.get("u_probability"):
+                lv["u_probability"] = bound
+        last = levels[-1]
+        if not last.get("u_probability"):
+            last["u_probability"] = max(bound, 1.0 - sum(lv["u_probability"] for lv in levels[:-1]))
 
 
 def save_model(store: EvidenceStore, group: Group, model: dict[str, Any], records: int, method: str) -> None:
