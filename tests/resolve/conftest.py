@@ -34,7 +34,8 @@ def write_background(path: Path, people: int = 150, companies: int = 150, seed: 
             country = rng.choice(COUNTRIES)
             if i < people:
                 name = names.person_name(rng, country.upper()).full
-                props = {"name": [name], "nationality": [country], "birthDate": [f"{rng.randrange(1950, 2000)}-0{rng.randrange(1, 9)}-1{rng.randrange(0, 9)}"]}
+                born = f"{rng.randrange(1950, 2000)}-0{rng.randrange(1, 9)}-1{rng.randrange(0, 9)}"
+                props = {"name": [name], "nationality": [country], "birthDate": [born]}
                 schema = "Person"
             else:
                 base, _ = names.company_name(rng, country.upper(), rng.choice(sorted(names.COMPANY_TRADES)))
@@ -49,7 +50,8 @@ def write_background(path: Path, people: int = 150, companies: int = 150, seed: 
 
 def load_pool(settings: Settings, tmp: Path) -> None:
     for dataset, (file, owner, marking) in SOURCES.items():
-        pipeline.ingest(settings, "ftm", [FIXTURES / "resolution" / file], dataset=dataset, marking=marking, owner=owner)
+        path = FIXTURES / "resolution" / file
+        pipeline.ingest(settings, "ftm", [path], dataset=dataset, marking=marking, owner=owner)
     background = tmp / "background.ftm.json"
     write_background(background)
     pipeline.ingest(settings, "ftm", [background], dataset="background", marking=Marking.CLEAR, owner="registry")

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from itertools import combinations
 from dataclasses import dataclass, field
+from itertools import combinations
 from typing import Any
 
 from chainlight.resolve import normalise as nz
