@@ -8,6 +8,7 @@ that is not declared here is dropped on the way out.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -88,3 +89,91 @@ class Problem(BaseModel):
     status: int
     error: str
     incident: str | None = Field(default=None, description="Reference to quote to an operator (500s).")
+
+
+# Entity resolution (routes in chainlight.web.resolution). Every id and dataset below is one
+# the viewer may see: links and clusters are computed over the visible datasets alone.
+
+
+class MatchFeature(BaseModel):
+    """One compared feature of a pair of records and what it added to the match weight."""
+
+    feature: str = Field(description="What was compared, e.g. name, countries, ids.")
+    level: str = Field(description="How well it agreed, e.g. exact, overlap, missing.")
+    weight: float = Field(description="Its match weight (log2 Bayes factor): > 0 for, < 0 against.")
+
+
+class MatchLink(BaseModel):
+    """A scored pair of records: the model's evidence that two entities are one."""
+
+    left: str = Field(description="Entity id of one record.")
+    right: str = Field(description="Entity id of the other record.")
+    group: str = Field(description="Resolution group, e.g. person, organisation, vessel.")
+    match_probability: float
+    match_weight: float = Field(description="Sum of the prior and feature weights (log2 odds).")
+    datasets: list[str] = Field(description="The datasets of both records: the link's markings.")
+    features: list[MatchFeature]
+
+
+class EntityMatches(BaseModel):
+    entity_id: str
+    canonical_id: str = Field(description="The entity's cluster in the viewer's view (its own id when alone).")
+    links: list[MatchLink] = Field(description="Links to other entities, strongest first.")
+
+
+class Explanation(BaseModel):
+    left: str
+    right: str
+    left_canonical_id: str
+    right_canonical_id: str
+    same_cluster: bool = Field(description="Whether the viewer's view puts both in one cluster.")
+    links: list[MatchLink] = Field(description="Every link between the two entities' records, strongest first.")
+
+
+class ReviewCandidate(BaseModel):
+    """A pair the model is unsure of, worth a person's look."""
+
+    left: str
+    right: str
+    left_name: str | None
+    right_name: str | None
+    group: str
+    match_probability: float
+    value: float = Field(description="How much a verdict would decide; the queue is sorted by it.")
+    datasets: list[str]
+    cluster_sizes: list[int] = Field(description="Sizes of both entities' clusters in the viewer's view.")
+    unsure: bool = Field(description="Someone judged the pair 'unsure' (such pairs come last).")
+
+
+class ReviewQueue(BaseModel):
+    candidates: list[ReviewCandidate]
+
+
+class JudgementRequest(BaseModel):
+    left: str = Field(min_length=1, max_length=500)
+    right: str = Field(min_length=1, max_length=500)
+    verdict: Literal["same", "different", "unsure"]
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class UndoRequest(BaseModel):
+    left: str = Field(min_length=1, max_length=500)
+    right: str = Field(min_length=1, max_length=500)
+
+
+class JudgementOutcome(BaseModel):
+    """What a judgement (or its undo) did, and the two entities' clusters afterwards."""
+
+    summary: str
+    author: str
+    left_canonical_id: str
+    right_canonical_id: str
+    same_cluster: bool
+
+
+class ClusterMap(BaseModel):
+    clusters: dict[str, str] = Field(description="entity id -> canonical id, for clusters of two or more.")
+    total: int = Field(description="Entities in such clusters over all pages.")
+    offset: int
+    limit: int
+    next_offset: int | None = Field(description="Offset of the next page; null on the last.")

@@ -4,6 +4,7 @@ A route with a response model is a JSON route: it appears in ``/openapi.json`` w
 model. A route without one is an HTML page, left out of the API schema; each page has a JSON
 twin at the same address plus ``.json``. Order matters where two patterns overlap: Starlette
 tries routes in turn and ``{name}`` would also match ``x.json``, so JSON twins come first.
+The ``/api/`` routes are JSON only, with no page; their ``route_class`` answers their errors.
 """
 
 from __future__ import annotations
@@ -14,10 +15,22 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
+from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
-from chainlight.web import views
-from chainlight.web.payloads import DatasetDetail, Health, Home, Problem, Versions
+from chainlight.web import resolution, views
+from chainlight.web.payloads import (
+    ClusterMap,
+    DatasetDetail,
+    EntityMatches,
+    Explanation,
+    Health,
+    Home,
+    JudgementOutcome,
+    Problem,
+    ReviewQueue,
+    Versions,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +41,8 @@ class Route:
     summary: str
     model: type[BaseModel] | None = None
     errors: tuple[int, ...] = field(default=())
+    methods: tuple[str, ...] = ("GET",)
+    route_class: type[APIRoute] = APIRoute
 
     @property
     def is_page(self) -> bool:
@@ -44,7 +59,46 @@ ROUTES: tuple[Route, ...] = (
     Route("/datasets/{name}", views.dataset_page, "dataset", "One dataset"),
     Route("/-/health", views.health, "health", "Whether the app answers", Health),
     Route("/-/versions", views.versions, "versions", "Versions of Chainlight and its engines", Versions),
+    # Entity resolution, in the viewer's view: JSON only, errors always JSON (resolution.ApiRoute).
+    Route(
+        "/api/resolution/entities/{entity_id}/matches", resolution.entity_matches, "resolution_matches",
+        "An entity's cluster and its links to others, with match weights", EntityMatches,
+        errors=(404, 409, 422), route_class=resolution.ApiRoute,
+    ),
+    Route(
+        "/api/resolution/explain", resolution.explain, "resolution_explain",
+        "Every link between two entities, feature by feature", Explanation,
+        errors=(404, 409, 422), route_class=resolution.ApiRoute,
+    ),
+    Route(
+        "/api/resolution/review", resolution.review, "resolution_review",
+        "Uncertain pairs worth a person's look, most valuable first", ReviewQueue,
+        errors=(409, 422), route_class=resolution.ApiRoute,
+    ),
+    Route(
+        "/api/resolution/judgements", resolution.judge, "resolution_judge",
+        "Judge two entities the same, different or unsure; clusters follow at once", JudgementOutcome,
+        errors=(404, 409, 422, 503), methods=("POST",), route_class=resolution.ApiRoute,
+    ),
+    Route(
+        "/api/resolution/judgements/undo", resolution.undo, "resolution_undo",
+        "Undo the standing judgement on two entities", JudgementOutcome,
+        errors=(404, 409, 422, 503), methods=("POST",), route_class=resolution.ApiRoute,
+    ),
+    Route(
+        "/api/resolution/clusters", resolution.cluster_map, "resolution_clusters",
+        "Entities in clusters of two or more, with their canonical ids, a page at a time", ClusterMap,
+        errors=(409, 422), route_class=resolution.ApiRoute,
+    ),
 )
+
+
+ERROR_DESCRIPTIONS = {
+    404: "Not found",
+    409: "Not possible now (e.g. resolution has not run)",
+    422: "Invalid request",
+    503: "The evidence store is busy",
+}
 
 
 def register(app: FastAPI) -> None:
@@ -57,10 +111,10 @@ def register(app: FastAPI) -> None:
             )
             continue
         responses: dict[int | str, dict[str, Any]] = {
-            status: {"model": Problem, "description": "Not found" if status == 404 else "Error"}
+            status: {"model": Problem, "description": ERROR_DESCRIPTIONS.get(status, "Error")}
             for status in route.errors
         }
-        app.add_api_route(
-            route.path, route.endpoint, name=route.name, summary=route.summary, methods=["GET"],
-            response_model=route.model, responses=responses,
+        app.router.add_api_route(
+            route.path, route.endpoint, name=route.name, summary=route.summary, methods=list(route.methods),
+            response_model=route.model, responses=responses, route_class_override=route.route_class,
         )
