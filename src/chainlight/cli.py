@@ -247,8 +247,12 @@ def resolve(
     ] = False,
     em: Annotated[bool, typer.Option("--em", help="Estimate m probabilities by EM instead of the priors.")] = False,
     threshold: Annotated[
-        float, typer.Option(min=0.0, max=1.0, help="Match probability at or above which a link merges entities.")
-    ] = 0.7,
+        float | None,
+        typer.Option(
+            min=0.0, max=1.0,
+            help="Match probability at or above which a link merges entities (remembered; 0.7 at first).",
+        ),
+    ] = None,
     as_json: JsonOption = False,
     home: HomeOption = None,
     database_url: DatabaseOption = None,

@@ -130,7 +130,7 @@ def resolve(
     groups: Sequence[str] | None = None,
     full: bool = False,
     em: bool = False,
-    threshold: float = 0.7,
+    threshold: float | None = None,
     progress: Callable[[str, int | None], Callable[[int], None]] | None = None,
 ) -> Any:
     """Run entity resolution over every dataset (see :mod:`chainlight.resolve.engine`)."""

@@ -134,3 +134,31 @@ def test_a_failed_run_leaves_the_last_good_state_and_can_simply_run_again(
 def test_resolution_questions_before_any_run_get_a_clear_answer(settings: Settings) -> None:
     with pytest.raises(engine.ResolutionNotRun):
         pipeline.resolve(settings)
+
+
+def test_the_threshold_of_a_run_holds_for_later_judgements_and_views(copy: Settings) -> None:
+    with EvidenceStore(copy.evidence_path, read_only=True) as store:
+        (link,) = service.explain(store, "reg-ivanov", "ngo-ivanov", None)
+    assert 0.7 <= link.probability < 1.0
+    pipeline.resolve(copy, threshold=(link.probability + 1.0) / 2)
+    assert ids(copy)["reg-ivanov"] != ids(copy)["ngo-ivanov"]
+    judge(copy, "reg-blue", "reg-golden", "same")  # rebuilding clusters keeps the stricter threshold
+    assert ids(copy)["reg-ivanov"] != ids(copy)["ngo-ivanov"]
+    with EvidenceStore(copy.evidence_path, read_only=True) as store:
+        stored = {e: c for e, c in store.fetchall("SELECT entity_id, canonical_id FROM er_clusters")}
+    assert stored["reg-ivanov"] != stored["ngo-ivanov"]
+    pipeline.resolve(copy, threshold=0.7)
+    assert ids(copy)["reg-ivanov"] == ids(copy)["ngo-ivanov"]
+
+
+def test_the_review_queue_names_entities_only_from_visible_records(copy: Settings, tmp_path: Path) -> None:
+    secret = tmp_path / "secret.ftm.json"
+    secret.write_text(
+        json.dumps({"id": "ngo-hung", "schema": "Person", "properties": {"name": ["AAA SECRET ALIAS"]}}) + "\n",
+        encoding="utf-8",
+    )
+    pipeline.ingest(copy, "ftm", [secret], dataset="secret", marking=Marking.RED, owner="fiu")
+    pipeline.resolve(copy)
+    seen_by_registry = pipeline.review(copy, "registry")
+    assert any("ngo-hung" in (c.left, c.right) for c in seen_by_registry)
+    assert all("SECRET" not in f"{c.left_name} {c.right_name}" for c in seen_by_registry)

@@ -30,6 +30,7 @@ TABLES = (
         canonical_id VARCHAR NOT NULL,
         grp VARCHAR NOT NULL
     )""",
+    "CREATE TABLE IF NOT EXISTS er_settings (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)",
 )
 DEFAULT_THRESHOLD = 0.7
 REVIEW_FLOOR = 0.3
@@ -38,6 +39,20 @@ REVIEW_FLOOR = 0.3
 def ensure_tables(store: EvidenceStore) -> None:
     for ddl in TABLES:
         store.con.execute(ddl)
+
+
+def stored_threshold(store: EvidenceStore) -> float:
+    """The link threshold of the last ``chainlight resolve`` (every later view uses it too)."""
+    tables = {r[0] for r in store.fetchall("SELECT table_name FROM duckdb_tables()")}
+    if "er_settings" not in tables:
+        return DEFAULT_THRESHOLD
+    value = store.scalar("SELECT value FROM er_settings WHERE key = 'threshold'")
+    return float(value) if value is not None else DEFAULT_THRESHOLD
+
+
+def save_threshold(store: EvidenceStore, threshold: float) -> None:
+    store.con.execute("DELETE FROM er_settings WHERE key = 'threshold'")
+    store.con.execute("INSERT INTO er_settings VALUES ('threshold', ?)", [repr(float(threshold))])
 
 
 @dataclass(frozen=True, slots=True)

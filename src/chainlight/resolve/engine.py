@@ -97,6 +97,7 @@ def resolve_group(
     group: Group,
     run_id: str,
     *,
+    threshold: float = clusters.DEFAULT_THRESHOLD,
     full: bool = False,
     em: bool = False,
     progress: Progress = _no_progress,
@@ -162,7 +163,7 @@ def resolve_group(
         report.links = int(
             store.scalar(
                 "SELECT count(*) FROM er_links WHERE grp = ? AND match_probability >= ?",
-                [group.name, clusters.DEFAULT_THRESHOLD],
+                [group.name, threshold],
             )
         )
     report.seconds = time.perf_counter() - started
@@ -170,10 +171,13 @@ def resolve_group(
 
 
 def rebuild_clusters(
-    store: EvidenceStore, verdicts: Sequence[clusters.Verdict], threshold: float = clusters.DEFAULT_THRESHOLD
+    store: EvidenceStore, verdicts: Sequence[clusters.Verdict], threshold: float | None = None
 ) -> tuple[int, int, int, list[tuple[str, str]]]:
-    """Recompute the all-datasets clusters and store them with stable canonical ids.
-    Returns (entities, multi-member clusters, entities in them, conflicting judgements)."""
+    """Recompute the all-datasets clusters and store them with stable canonical ids (at the
+    stored threshold unless one is given). Returns (entities, multi-member clusters, entities
+    in them, conflicting judgements)."""
+    if threshold is None:
+        threshold = clusters.stored_threshold(store)
     graph = clusters.load_graph(store, verdicts, threshold=threshold)
     label = clusters.components(graph)
     ids = clusters.assign_ids(label, clusters.previous_ids(store))
@@ -193,15 +197,23 @@ def resolve(
     groups: Sequence[str] | None = None,
     full: bool = False,
     em: bool = False,
-    threshold: float = clusters.DEFAULT_THRESHOLD,
+    threshold: float | None = None,
     progress: Progress = _no_progress,
 ) -> ResolveReport:
+    """Resolve; ``threshold`` (match probability for a merge) is remembered for every later
+    view, judgement and run until another is given."""
     started = time.perf_counter()
     ensure_tables(store)
+    if threshold is None:
+        threshold = clusters.stored_threshold(store)
+    with store.transaction():
+        clusters.save_threshold(store, threshold)
     run_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     report = ResolveReport(run_id)
     for name in groups or list(GROUPS):
-        report.groups.append(resolve_group(store, GROUPS[name], run_id, full=full, em=em, progress=progress))
+        report.groups.append(resolve_group(
+                store, GROUPS[name], run_id, threshold=threshold, full=full, em=em, progress=progress
+            ))
     report.entities, report.clusters, report.merged_entities, report.conflicts = rebuild_clusters(
         store, verdicts, threshold
     )

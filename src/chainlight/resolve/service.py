@@ -49,10 +49,13 @@ def canonical_ids(
     store: EvidenceStore,
     verdict_list: Sequence[clusters.Verdict],
     datasets: Sequence[str] | None,
-    threshold: float = clusters.DEFAULT_THRESHOLD,
+    threshold: float | None = None,
 ) -> dict[str, str]:
-    """entity id -> canonical id for every resolved entity the reader may see."""
+    """entity id -> canonical id for every resolved entity the reader may see (at the stored
+    threshold unless one is given)."""
     require_resolution(store)
+    if threshold is None:
+        threshold = clusters.stored_threshold(store)
     global_ids = clusters.previous_ids(store)
     if datasets is None:
         return global_ids
@@ -176,12 +179,15 @@ def review_queue(
     *,
     limit: int = 50,
     low: float = clusters.REVIEW_FLOOR,
-    high: float = clusters.DEFAULT_THRESHOLD,
+    high: float | None = None,
 ) -> list[Candidate]:
     """Pairs the model is unsure of (``low`` <= p < ``high``, and links just above the
     threshold that hold a cluster together), most valuable first. Pairs someone judged same
     or different leave the queue; pairs judged unsure go to its end."""
     require_resolution(store)
+    if high is None:
+        high = clusters.stored_threshold(store)
+    low = min(low, high)
     judged = {clusters.pair_key(v.left, v.right): v.verdict for v in verdict_list}
     ids = canonical_ids(store, verdict_list, datasets, high)
     sizes: dict[str, int] = {}
@@ -194,7 +200,9 @@ def review_queue(
         key = clusters.pair_key(link.left, link.right)
         if key not in best or link.probability > best[key].probability:
             best[key] = link
-    names = dict(store.fetchall("SELECT entity_id, min(caption) FROM er_records GROUP BY entity_id"))
+    # Names only from visible records: the same entity id may also stand in a hidden dataset.
+    where, params = ("", []) if datasets is None else ("WHERE dataset = ANY(?)", [list(datasets)])
+    names = dict(store.fetchall(f"SELECT entity_id, min(caption) FROM er_records {where} GROUP BY entity_id", params))
     out = []
     for key, link in best.items():
         verdict = judged.get(key)
