@@ -218,6 +218,9 @@ def test_not_found_speaks_html_for_pages_and_json_for_json_routes(clients: dict[
     api = clients["local"].get("/no/such/thing.json")
     assert api.status_code == 404
     assert api.json() == {"status": 404, "error": "There is nothing at this address.", "incident": None}
+    under_api = clients["local"].get("/api/no/such/operation")
+    assert under_api.status_code == 404
+    assert under_api.json()["error"] == "There is nothing at this address."
 
 
 @pytest.mark.parametrize("path", ["/", "/index.json"])

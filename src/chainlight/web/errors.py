@@ -39,9 +39,9 @@ SECURITY_HEADERS: dict[str, str] = {
 
 
 def wants_json(request: Request) -> bool:
-    """JSON routes end in ``.json`` or live under ``/-/``; everything else is a page."""
+    """JSON routes end in ``.json`` or live under ``/-/`` or ``/api/``; everything else is a page."""
     path = request.url.path
-    return path.endswith(".json") or path.startswith("/-/")
+    return path.endswith(".json") or path.startswith(("/-/", "/api/"))
 
 
 def problem(request: Request, status: int, message: str, incident: str | None = None) -> Response:
