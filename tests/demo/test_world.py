@@ -300,3 +300,13 @@ def test_truth_mentions_are_entities_once_the_world_is_ingested(tmp_path: Path, 
         names_per_actor[m["actor"]].add(m["name_as_written"])
     spread = [a for a, ds in datasets_per_actor.items() if len(ds) >= 3 and len(names_per_actor[a]) >= 3]
     assert spread, "no actor appears in three sources under three spellings"
+    # the demo resolves what it loaded: planted duplicates come together
+    assert summary.resolution.startswith("resolved:")
+    with EvidenceStore(settings.evidence_path, read_only=True) as store:
+        canonical = dict(store.fetchall("SELECT entity_id, canonical_id FROM er_clusters"))
+    entities_per_actor: dict[str, set[str]] = defaultdict(set)
+    for m in mentions:
+        entities_per_actor[m["actor"]].add(m["entity_id"])
+    duplicated = [ids for ids in entities_per_actor.values() if len(ids) > 1]
+    merged = [ids for ids in duplicated if len({canonical.get(e, e) for e in ids}) == 1]
+    assert duplicated and len(merged) >= len(duplicated) / 2, f"{len(merged)} of {len(duplicated)} actors merged"

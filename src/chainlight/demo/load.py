@@ -5,6 +5,7 @@ story would each load their own data."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +30,7 @@ class LoadSummary:
     quarantined: int = 0
     datasets: dict[str, int] = field(default_factory=dict)
     reference_loaded: bool = False
+    resolution: str = ""
 
 
 def _existing(world_dir: Path, seed: int) -> WorldManifest | None:
@@ -101,7 +103,30 @@ def load_world(settings: Settings, world_dir: Path, seed: int, console: Console)
         f"demo world loaded: {summary.files} files, {summary.statements} statements, {summary.records} records, "
         f"{summary.quarantined} rows quarantined"
     )
+    summary.resolution = _resolve(settings, console)
     return summary
+
+
+def _resolve(settings: Settings, console: Console) -> str:
+    """Resolve the pool (incremental: a re-run with nothing new scores nothing)."""
+    from chainlight import pipeline
+
+    progress = Progress(
+        TextColumn("{task.description:<40}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    )
+
+    def start(label: str, total: int | None) -> Callable[[int], None]:
+        task = progress.add_task(label, total=total)
+        return lambda n: progress.advance(task, n)
+
+    with progress:
+        report = pipeline.resolve(settings, progress=start)
+    line = (
+        f"resolved: {report.merged_entities} of {report.entities} entities in {report.clusters} clusters "
+        f"({report.seconds:.0f} s)"
+    )
+    console.print(line)
+    return line
 
 
 def _load_reference(settings: Settings, console: Console) -> bool:
