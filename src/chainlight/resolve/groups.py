@@ -107,8 +107,11 @@ def name_comparison(description: str, m: Sequence[float]) -> dict[str, Any]:
             level("l.name_norm = r.name_norm", "exact", m[0]),
             level("l.name_sorted = r.name_sorted", "same words, other order", m[1]),
             level(
+                # (the edit distance is only worked out where it can be small: it is the costly part)
                 "jaro_winkler_similarity(l.name_sorted, r.name_sorted) >= 0.95 OR "
-                "damerau_levenshtein(l.name_norm, r.name_norm) <= 2",
+                "CASE WHEN abs(length(l.name_norm) - length(r.name_norm)) <= 2 "
+                "AND left(l.name_norm, 1) = left(r.name_norm, 1) "
+                "THEN damerau_levenshtein(l.name_norm, r.name_norm) <= 2 ELSE FALSE END",
                 "at most two typos (Jaro-Winkler >= 0.95 or two edits)",
                 m[2],
             ),
