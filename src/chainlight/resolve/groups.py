@@ -371,7 +371,7 @@ PERSON = Group(
     comparisons=[
         name_comparison("Full name, folded to ASCII", (0.55, 0.12, 0.1, 0.1, 0.05, 0.05, 0.03)),
         date_comparison("birth_date", "Date of birth"),
-        overlap_comparison("countries", "Nationality or country", 0.92),
+        overlap_comparison("countries", "Nationality or country", 0.98),
         identifiers_comparison("ids", "Passport, ID or tax number", 0.6, 0.25),
     ],
     blocking=[
