@@ -52,7 +52,7 @@ from chainlight.resolve.groups import comparison, date_comparison, level
 
 OUT = Path(__file__).resolve().parent / "out"
 BIN = Path(sys.executable).parent
-console = Console()
+console = Console(width=140)
 SEED = 20261123
 U_PAIRS = 2e5
 STAGES = os.environ.get("BENCH_STAGES") == "1"
@@ -569,6 +569,7 @@ def scale_scores(home: Path) -> dict[str, Any]:
     con = duckdb.connect(str(home / "evidence.duckdb"), read_only=True)
     try:
         rows = con.execute("SELECT entity_id, canonical_id FROM er_clusters").fetchall()
+        caption = dict(con.execute("SELECT entity_id, any_value(caption) FROM er_records GROUP BY 1").fetchall())
         baseline: dict[str, Any] = {}
         for grp in ("person", "organisation"):
             sql = (
@@ -579,9 +580,16 @@ def scale_scores(home: Path) -> dict[str, Any]:
             baseline[grp] = {"seconds": seconds, "pairs": int(found)}
     finally:
         con.close()
-    truth = {e: e.split("-", 1)[1] for e, _ in rows}
-    canonical = dict(rows)
-    return {"quality": prf(_cluster_pairs(canonical), _cluster_pairs(truth)), "baseline": baseline}
+    quality: dict[str, Any] = {}
+    for grp, kind in (("person", "p"), ("organisation", "c")):
+        mine = [(e, c) for e, c in rows if e.split("-", 1)[1].startswith(kind)]
+        predicted, true = _cluster_pairs(dict(mine)), _cluster_pairs({e: e.split("-", 1)[1] for e, _ in mine})
+        quality[grp] = {
+            **prf(predicted, true),
+            "false_examples": [f"{caption.get(a)}  <>  {caption.get(b)}" for a, b in sorted(predicted - true)[:5]],
+            "missed_examples": [f"{caption.get(a)}  <>  {caption.get(b)}" for a, b in sorted(true - predicted)[:5]],
+        }
+    return {"quality": quality, "baseline": baseline}
 
 
 def bench_scale(records: int, work: Path) -> dict[str, Any]:
@@ -678,11 +686,15 @@ def print_scale(s: dict[str, Any]) -> None:
                       f"{g.get('links', 0):,} links")
         table.add_row(f"  baseline: exact name self-join ({grp})", f"{b['seconds']:.2f} s",
                       f"{b['pairs']:,} pairs (same run, same feature table)")
-    q = s["quality"]
-    table.add_row("clusters vs generated truth", "",
-                  f"precision {_pct(q['precision'])}, recall {_pct(q['recall'])} "
-                  f"({q['true']:,} true pairs, {q['predicted']:,} predicted)")
+    for grp, q in s["quality"].items():
+        table.add_row(f"clusters vs generated truth ({grp})", "",
+                      f"precision {_pct(q['precision'])}, recall {_pct(q['recall'])} "
+                      f"({q['true']:,} true pairs, {q['predicted']:,} predicted)")
     console.print(table)
+    for grp, q in s["quality"].items():
+        for kind in ("false", "missed"):
+            for line in q[f"{kind}_examples"]:
+                console.print(f"  {grp} {kind}: {line}", highlight=False, markup=False)
 
 
 def main() -> None:
