@@ -70,3 +70,20 @@ def test_person_features_pick_the_fullest_name_and_split_identifiers() -> None:
 def test_records_without_a_name_or_identifier_are_not_matched() -> None:
     assert person_features({"birthDate": ["1971-03-04"]}) is None
     assert organisation_features({"country": ["ke"]}) is None
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        ("UNITY TRADING CCO. LTD.", "unity trading"),
+        ("JADE TRADING LLTD", "jade trading"),
+        ("DELTA SEAFOOD LIITED", "delta seafood"),
+        ("Pacific Compnay Limited", "pacific"),
+        # short real words one edit from a legal word stay: inn/inc, corn/corp, earl/sarl
+        ("Holiday Inn", "holiday inn"),
+        ("Golden Corn", "golden corn"),
+        ("Golden Earl", "golden earl"),
+    ],
+)
+def test_misspelt_legal_forms_are_removed_but_lookalike_words_are_not(written: str, expected: str) -> None:
+    assert nz.org_name(written) == expected

@@ -92,6 +92,32 @@ def _copy(
     return int(arrow.num_rows)
 
 
+# A blocking key shared by more records than this (say the sounds of "import export") would make
+# a block of tens of millions of pairs while telling little: it is dropped from the keys.
+MAX_KEY_RECORDS = 500
+
+
+def prune_common_keys(mem: duckdb.DuckDBPyConnection, group: Group, tables: Sequence[str]) -> int:
+    """Drop name keys that more than :data:`MAX_KEY_RECORDS` records share (counted over all
+    records) from the given tables; returns how many keys were dropped."""
+    if "name_keys" not in group.columns:
+        return 0
+    common = [
+        r[0]
+        for r in mem.execute(
+            "SELECT k FROM (SELECT unnest(name_keys) AS k FROM er_all) GROUP BY k HAVING count(*) > ?",
+            [MAX_KEY_RECORDS],
+        ).fetchall()
+    ]
+    if common:
+        for table in tables:
+            mem.execute(
+                f"UPDATE {table} SET name_keys = list_filter(name_keys, lambda x: NOT list_contains(?::VARCHAR[], x))",
+                [common],
+            )
+    return len(common)
+
+
 def resolve_group(
     store: EvidenceStore,
     group: Group,
@@ -130,6 +156,10 @@ def resolve_group(
             mem.execute("SET preserve_insertion_order = false")
             n_all = _copy(store, mem, group, "er_all", "TRUE", [])
             tick = progress(f"scoring: {group.title}", None)
+            if not full:
+                _copy(store, mem, group, "er_fresh", "r.run_id = ?", [run_id])
+                n_rest = _copy(store, mem, group, "er_rest", "r.run_id <> ?", [run_id])
+            prune_common_keys(mem, group, ["er_all"] if full else ["er_fresh", "er_rest", "er_all"])
             if full:
                 model = matching.train(group, mem, "er_all", em=em)
                 matching.save_model(store, group, model, n_all, "em" if em else "priors+u")
@@ -137,8 +167,6 @@ def resolve_group(
                 scored = matching.score(group, mem, model, all_table="er_all", fresh_table=None, rest_table=None)
             else:
                 assert model is not None
-                _copy(store, mem, group, "er_fresh", "r.run_id = ?", [run_id])
-                n_rest = _copy(store, mem, group, "er_rest", "r.run_id <> ?", [run_id])
                 scored = matching.score(
                     group,
                     mem,

@@ -47,7 +47,7 @@ class Group:
 # --- comparison building blocks -------------------------------------------------------------
 
 
-_SIDE = re.compile(r"\b([lr])\.([a-z_]+)\b")
+_SIDE = re.compile(r"\b([lr])\.([a-z0-9_]+)\b")
 
 
 def level(sql: str, label: str, m: float | None = None, *, null: bool = False) -> dict[str, Any]:

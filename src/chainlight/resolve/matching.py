@@ -47,6 +47,9 @@ TABLES = (
 STORE_FLOOR = 0.2
 DEFAULT_PRIOR = 1e-4
 SEED = 20261122
+# Random pairs sampled to estimate u. Half a million pins the common levels down well; levels
+# rarer than that are bounded by :func:`_fill_unobserved_u`.
+U_SAMPLE_PAIRS = 5e5
 
 
 class ResolutionError(RuntimeError):
@@ -111,7 +114,9 @@ def _features_sql(model: dict[str, Any]) -> str:
 
 
 def _quiet_splink() -> None:
-    logging.getLogger("splink").setLevel(logging.WARNING)
+    # Splink warns, for instance, when the deterministic rules find no pair in a small group;
+    # we handle those cases (default prior) and report in our own words.
+    logging.getLogger("splink").setLevel(logging.ERROR)
 
 
 def _db(con: duckdb.DuckDBPyConnection) -> Any:
@@ -135,7 +140,9 @@ def train(group: Group, con: duckdb.DuckDBPyConnection, table: str, *, em: bool 
             )
         except Exception as exc:
             logging.getLogger(__name__).info("prior for %s kept at default: %s", group.name, exc)
-        linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=SEED, min_count_per_level=None)
+        linker.training.estimate_u_using_random_sampling(
+            max_pairs=U_SAMPLE_PAIRS, seed=SEED, min_count_per_level=None, num_chunks=1
+        )
         if em:
             for rule in group.blocking[:2]:
                 linker.training.estimate_parameters_using_expectation_maximisation(rule["blocking_rule"])
@@ -151,7 +158,7 @@ def _fill_unobserved_u(model: dict[str, Any], records: int) -> None:
     """A level never seen among the sampled random pairs has ``u`` below about one over the
     number of pairs sampled; Splink leaves it unset (which would make the level count for
     nothing), so it gets that bound. This matters for small pools."""
-    sampled = max(1.0, min(records * (records - 1) / 2, 2e6))
+    sampled = max(1.0, min(records * (records - 1) / 2, U_SAMPLE_PAIRS))
     bound = 1.0 / (sampled + 1.0)
     for comp in model.get("comparisons", []):
         levels = [lv for lv in comp["comparison_levels"] if not lv.get("is_null_level")]

@@ -117,11 +117,41 @@ def org_name(name: str) -> str:
     for phrase in _LEGAL_PHRASES:
         padded = padded.replace(f" {phrase} ", " ")
     words = padded.split() or folded.split()
-    while len(words) > 1 and words[-1] in _LEGAL_WORDS:
+    while len(words) > 1 and (words[-1] in _LEGAL_WORDS or _misspelt_legal_word(words[-1])):
         words.pop()
     while len(words) > 1 and words[0] == "the":
         words.pop(0)
     return " ".join(words)
+
+
+# Legal words that keying errors are looked for in: long or unmistakable ones only, since
+# a short real word is often one edit from a legal one (corn/corp, earl/sarl, inn/inc).
+_TYPO_PRONE_LEGAL_WORDS = ("limited", "company", "corporation", "incorporated", "berhad", "ltd", "llc")
+
+
+@lru_cache(maxsize=100_000)
+def _misspelt_legal_word(word: str) -> bool:
+    """A keying error in a legal form (``lltd``, ``liited``, ``compnay``, ``cco``): a word of four
+    letters or more within one edit (a transposition counts as one) of a typo-prone legal word."""
+    if len(word) < 3 or word.isdigit():
+        return False
+    if word == "cco":
+        return True
+    if len(word) < 4:
+        return False
+    return any(abs(len(word) - len(legal)) <= 1 and _one_edit(word, legal) for legal in _TYPO_PRONE_LEGAL_WORDS)
+
+
+def _one_edit(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        if len(diff) == 1:
+            return True
+        return len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    return any(long_[:i] + long_[i + 1 :] == short for i in range(len(long_)))
 
 
 @lru_cache(maxsize=1_000_000)
