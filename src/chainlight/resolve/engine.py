@@ -44,6 +44,9 @@ class GroupReport:
     links: int = 0
     trained: bool = False
     seconds: float = 0.0
+    seconds_features: float = 0.0
+    seconds_training: float = 0.0
+    seconds_scoring: float = 0.0
 
 
 @dataclass(slots=True)
@@ -92,23 +95,33 @@ def _copy(
     return int(arrow.num_rows)
 
 
-# A blocking key shared by more records than this (say the sounds of "import export") would make
-# a block of tens of millions of pairs while telling little: it is dropped from the keys.
+# The any-order name-pair keys find dropped and re-ordered words, but a common pair (say the
+# sounds of "import export", or a common given and family name) makes a block of millions of
+# pairs that tells little. The commonest keys are dropped until the pairs these keys generate
+# fit in a budget proportional to the number of records (and no kept key is shared by more
+# than MAX_KEY_RECORDS records), so blocking cost grows linearly with the pool.
 MAX_KEY_RECORDS = 500
+KEY_PAIRS_PER_RECORD = 10
 
 
 def prune_common_keys(mem: duckdb.DuckDBPyConnection, group: Group, tables: Sequence[str]) -> int:
-    """Drop name keys that more than :data:`MAX_KEY_RECORDS` records share (counted over all
-    records) from the given tables; returns how many keys were dropped."""
+    """Drop the commonest name keys (counted over all records) from the given tables; returns
+    how many keys were dropped."""
     if "name_keys" not in group.columns:
         return 0
-    common = [
-        r[0]
-        for r in mem.execute(
-            "SELECT k FROM (SELECT unnest(name_keys) AS k FROM er_all) GROUP BY k HAVING count(*) > ?",
-            [MAX_KEY_RECORDS],
-        ).fetchall()
-    ]
+    counts = mem.execute(
+        "SELECT k, count(*) AS n FROM (SELECT unnest(name_keys) AS k FROM er_all) GROUP BY k HAVING n > 1 "
+        "ORDER BY n DESC, k"
+    ).fetchall()
+    records = int(mem.execute("SELECT count(*) FROM er_all").fetchall()[0][0])
+    budget = KEY_PAIRS_PER_RECORD * records
+    pairs = sum(n * (n - 1) // 2 for _, n in counts)
+    common: list[str] = []
+    for key, n in counts:
+        if n <= MAX_KEY_RECORDS and pairs <= budget:
+            break
+        common.append(key)
+        pairs -= n * (n - 1) // 2
     if common:
         for table in tables:
             mem.execute(
@@ -143,9 +156,11 @@ def resolve_group(
                 "OR right_id IN (SELECT record_id FROM er_stale)"
             )
         if report.fresh:
+            step = time.perf_counter()
             report.featurised = records.featurise(
                 store, group, run_id, progress(f"features: {group.title}", report.fresh)
             )
+            report.seconds_features = time.perf_counter() - step
         if full:
             con.execute("DELETE FROM er_links WHERE grp = ?", [group.name])
         if not report.fresh and not full:
@@ -160,10 +175,13 @@ def resolve_group(
                 _copy(store, mem, group, "er_fresh", "r.run_id = ?", [run_id])
                 n_rest = _copy(store, mem, group, "er_rest", "r.run_id <> ?", [run_id])
             prune_common_keys(mem, group, ["er_all"] if full else ["er_fresh", "er_rest", "er_all"])
+            step = time.perf_counter()
             if full:
                 model = matching.train(group, mem, "er_all", em=em)
                 matching.save_model(store, group, model, n_all, "em" if em else "priors+u")
                 report.trained = True
+                report.seconds_training = time.perf_counter() - step
+                step = time.perf_counter()
                 scored = matching.score(group, mem, model, all_table="er_all", fresh_table=None, rest_table=None)
             else:
                 assert model is not None
@@ -176,6 +194,7 @@ def resolve_group(
                     rest_table="er_rest" if n_rest else None,
                 )
             tick(1)
+            report.seconds_scoring = time.perf_counter() - step
         finally:
             mem.close()
         report.pairs_scored = scored.num_rows

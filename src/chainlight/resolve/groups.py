@@ -163,10 +163,7 @@ def _first(values: Values, *props: str) -> str | None:
 
 
 def _all(values: Values, *props: str) -> list[str]:
-    out: list[str] = []
-    for prop in props:
-        out.extend(v for v in values.get(prop) or [] if v)
-    return out
+    return [v for prop in props if prop in values for v in values[prop] if v]
 
 
 def _ids(values: Values, *props: str) -> list[str]:

@@ -96,7 +96,9 @@ _PERSON_TITLES = frozenset({"mr", "mrs", "ms", "miss", "dr", "prof", "sir", "hon
 @lru_cache(maxsize=1_000_000)
 def fold(text: str) -> str:
     """ASCII, lower case, runs of anything but letters and digits collapsed to one space."""
-    return _NON_ALNUM.sub(" ", ascii_text(text).lower()).strip()
+    if not text.isascii():  # transliteration is the costly part, and most names need none
+        text = ascii_text(text)
+    return _NON_ALNUM.sub(" ", text.lower()).strip()
 
 
 def tokens(text: str) -> list[str]:
@@ -183,7 +185,7 @@ def phonetic_tokens(folded: str) -> list[str]:
 
 def identifier(value: str) -> str:
     """An identifier with only letters and digits, upper case: ``GB82 WEST-1234`` -> ``GB82WEST1234``."""
-    return _ID_CHARS.sub("", ascii_text(value).upper())
+    return _ID_CHARS.sub("", (value if value.isascii() else ascii_text(value)).upper())
 
 
 def imo(value: str) -> str:

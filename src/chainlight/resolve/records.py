@@ -10,8 +10,12 @@ Tables (in the evidence store, beside the statements, never instead of them):
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 import pyarrow as pa
@@ -114,6 +118,69 @@ def sync(store: EvidenceStore, run_id: str, groups: list[Group], *, full: bool =
     return result
 
 
+# Featurising is Python work per record; big runs are split over worker processes. They are
+# spawned, not forked: the parent has DuckDB's and Arrow's threads running, and a forked child
+# that touches a lock one of them held dies (seen here). Slices travel as Arrow IPC buffers.
+PARALLEL_MIN_ROWS = 200_000
+WORKERS = max(1, min(4, os.cpu_count() or 1))
+
+
+def _feature_table(group: Group, pivot: pa.Table) -> pa.Table:
+    """Features of the records in ``pivot`` (rows: record_id, prop, values; sorted by record)."""
+    columns: dict[str, list[Any]] = {"record_id": [], **{name: [] for name in group.columns}}
+    list_columns = [name for name, kind in group.columns.items() if kind.endswith("[]")]
+    scalars = [name for name, kind in group.columns.items() if not kind.endswith("[]")]
+    featurise_values = group.featurise
+    record_ids = columns["record_id"]
+
+    def emit(record_id: int, values: dict[str, list[str]]) -> None:
+        features = featurise_values(values)
+        if features is None:
+            return
+        record_ids.append(record_id)
+        get = features.get
+        for name in list_columns:
+            columns[name].append(get(name) or [])
+        for name in scalars:
+            columns[name].append(get(name) or None)
+
+    current: int | None = None
+    values: dict[str, list[str]] = {}
+    for batch in pivot.to_batches(BATCH):
+        ids, props, lists = (batch.column(i).to_pylist() for i in range(3))
+        for record_id, prop, vals in zip(ids, props, lists, strict=True):
+            if record_id != current:
+                if current is not None:
+                    emit(current, values)
+                current, values = record_id, {}
+            values[prop] = vals
+    if current is not None:
+        emit(current, values)
+    fields = [pa.field("record_id", pa.int64())] + [
+        pa.field(name, pa.list_(pa.string()) if kind.endswith("[]") else pa.string())
+        for name, kind in group.columns.items()
+    ]
+    return pa.Table.from_pydict(columns, schema=pa.schema(fields))
+
+
+def _worker(group_name: str, pivot: pa.Table) -> pa.Table:
+    return _feature_table(GROUPS[group_name], pivot)
+
+
+def _chunks(record_ids: pa.ChunkedArray, parts: int) -> list[tuple[int, int]]:
+    """Row ranges of about equal size that never split one record's rows."""
+    ids = record_ids.to_numpy()
+    bounds = [0]
+    for k in range(1, parts):
+        i = int(len(ids) * k / parts)
+        while 0 < i < len(ids) and ids[i] == ids[i - 1]:
+            i += 1
+        if bounds[-1] < i < len(ids):
+            bounds.append(i)
+    bounds.append(len(ids))
+    return list(pairwise(bounds))
+
+
 def featurise(store: EvidenceStore, group: Group, run_id: str, advance: Advance) -> int:
     """Compute features of the group's fresh records and store them; returns how many had a
     usable name or identifier (the others are kept out of matching)."""
@@ -127,52 +194,25 @@ def featurise(store: EvidenceStore, group: Group, run_id: str, advance: Advance)
         GROUP BY r.record_id, s.prop ORDER BY r.record_id""",
         params=[run_id, group.name, list(group.props)],
     ).to_arrow_table()
-    columns: dict[str, list[Any]] = {"record_id": [], **{name: [] for name in group.columns}}
     kept = 0
 
-    def flush() -> None:
-        nonlocal columns
-        if not columns["record_id"]:
-            return
-        fields = [pa.field("record_id", pa.int64())] + [
-            pa.field(name, pa.list_(pa.string()) if kind.endswith("[]") else pa.string())
-            for name, kind in group.columns.items()
-        ]
-        con.register("er_incoming", pa.Table.from_pydict(columns, schema=pa.schema(fields)))
+    def store_features(table: pa.Table) -> None:
+        nonlocal kept
+        kept += table.num_rows
+        con.register("er_incoming", table)
         con.execute(f"INSERT INTO {group.table} SELECT * FROM er_incoming")
         con.unregister("er_incoming")
-        columns = {"record_id": [], **{name: [] for name in group.columns}}
+        advance(table.num_rows)
 
-    def emit(record_id: int, values: dict[str, list[str]]) -> None:
-        nonlocal kept
-        features = group.featurise(values)
-        if features is None:
-            return
-        kept += 1
-        columns["record_id"].append(record_id)
-        for name, kind in group.columns.items():
-            value = features.get(name)
-            if kind.endswith("[]"):
-                value = list(value or [])
-            elif value == "":
-                value = None
-            columns[name].append(value)
-
-    current: int | None = None
-    values: dict[str, list[str]] = {}
-    for batch in pivot.to_batches(BATCH):
-        ids, props, lists = (batch.column(i).to_pylist() for i in range(3))
-        for record_id, prop, vals in zip(ids, props, lists, strict=True):
-            if record_id != current:
-                if current is not None:
-                    emit(current, values)
-                    advance(1)
-                current, values = record_id, {}
-            values[prop] = vals
-        if len(columns["record_id"]) >= BATCH:
-            flush()
-    if current is not None:
-        emit(current, values)
-        advance(1)
-    flush()
+    if pivot.num_rows < PARALLEL_MIN_ROWS or WORKERS < 2:
+        for start, stop in _chunks(pivot.column(0), max(1, pivot.num_rows // (BATCH * 5))):
+            store_features(_feature_table(group, pivot.slice(start, stop - start)))
+        return kept
+    pool = ProcessPoolExecutor(max_workers=WORKERS, mp_context=multiprocessing.get_context("spawn"))
+    with pool:
+        futures = [
+            pool.submit(_worker, group.name, pivot.slice(a, b - a)) for a, b in _chunks(pivot.column(0), WORKERS * 4)
+        ]
+        for future in futures:
+            store_features(future.result())
     return kept
