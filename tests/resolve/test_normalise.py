@@ -87,3 +87,16 @@ def test_records_without_a_name_or_identifier_are_not_matched() -> None:
 )
 def test_misspelt_legal_forms_are_removed_but_lookalike_words_are_not(written: str, expected: str) -> None:
     assert nz.org_name(written) == expected
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        ("Đặng Văn Nam", "Dang Van Nam"),
+        ("Øresund Łódź", "Oresund Lodz"),
+        ("Сергей", "Sergei"),
+        ("王小明", "wang xiao ming"),
+    ],
+)
+def test_any_script_becomes_ascii(written: str, expected: str) -> None:
+    assert nz.to_ascii(written) == expected
