@@ -74,6 +74,10 @@ class Graph:
     same: list[tuple[str, str]] = field(default_factory=list)
     different: list[tuple[str, str]] = field(default_factory=list)
     conflicts: list[tuple[str, str]] = field(default_factory=list)
+    # entity -> kind -> values of its unique identifiers (only entities with a link)
+    unique_ids: dict[str, dict[str, set[str]]] = field(default_factory=dict)
+    # pairs kept apart because their unique identifiers of one kind disagree (found per run)
+    id_conflicts: list[tuple[str, str]] = field(default_factory=list)
 
 
 def pair_key(a: str, b: str) -> tuple[str, str]:
@@ -102,11 +106,12 @@ def load_graph(
         {link_where} GROUP BY 1, 2""",
         link_params,
     )
+    graph_ids = _unique_ids(store, link_where, link_params, datasets)
     judged: dict[tuple[str, str], str] = {}
     for v in verdicts:
         if v.left in groups and v.right in groups:
             judged[pair_key(v.left, v.right)] = v.verdict
-    graph = Graph(entities=sorted(groups), groups=groups)
+    graph = Graph(entities=sorted(groups), groups=groups, unique_ids=graph_ids)
     for a, b, p in links:
         key = pair_key(a, b)
         if judged.get(key, "unsure") == "unsure":
@@ -117,6 +122,63 @@ def load_graph(
         elif verdict == "different":
             graph.different.append(key)
     return graph
+
+
+def _unique_ids(
+    store: EvidenceStore, link_where: str, link_params: list[object], datasets: Sequence[str] | None
+) -> dict[str, dict[str, set[str]]]:
+    """Unique identifiers (``kind=value``) of the visible records of linked entities."""
+    from chainlight.resolve.groups import GROUPS, UNIQUE_ID_GROUPS
+
+    tables = {r[0] for r in store.fetchall("SELECT table_name FROM duckdb_tables()")}
+    sources = [
+        f"SELECT record_id, unnest(unique_ids) AS u FROM {GROUPS[g].table}"
+        for g in UNIQUE_ID_GROUPS
+        if GROUPS[g].table in tables
+    ]
+    if not sources:
+        return {}
+    record_where, record_params = ("", []) if datasets is None else ("WHERE r.dataset = ANY(?)", [list(datasets)])
+    rows = store.fetchall(
+        f"""WITH ends AS (
+            SELECT k.left_id, k.right_id FROM er_links k
+            JOIN er_records a ON a.record_id = k.left_id JOIN er_records b ON b.record_id = k.right_id
+            {link_where}),
+        linked AS (SELECT left_id AS record_id FROM ends UNION SELECT right_id FROM ends)
+        SELECT r.entity_id, f.u FROM ({" UNION ALL ".join(sources)}) f
+        SEMI JOIN linked USING (record_id) JOIN er_records r USING (record_id) {record_where}""",
+        [*link_params, *record_params],
+    )
+    out: dict[str, dict[str, set[str]]] = {}
+    for entity, value in rows:
+        kind, _, number = value.partition("=")
+        out.setdefault(entity, {}).setdefault(kind, set()).add(number)
+    return out
+
+
+def _disagree(a: dict[str, set[str]], b: dict[str, set[str]]) -> bool:
+    return any(kind in b and not (values & b[kind]) for kind, values in a.items())
+
+
+MAX_CHECKED_MEMBERS = 2_000
+
+
+def _identifier_conflicts(graph: Graph, label: dict[str, int]) -> list[tuple[str, str]]:
+    """Pairs inside one component whose unique identifiers of one kind disagree."""
+    holders: dict[int, list[str]] = {}
+    for entity in graph.unique_ids:
+        if entity in label:
+            holders.setdefault(label[entity], []).append(entity)
+    out = []
+    for members in holders.values():
+        if len(members) < 2 or len(members) > MAX_CHECKED_MEMBERS:
+            continue
+        members.sort()
+        for i, a in enumerate(members):
+            for b in members[i + 1 :]:
+                if _disagree(graph.unique_ids[a], graph.unique_ids[b]):
+                    out.append((a, b))
+    return out
 
 
 def components(graph: Graph) -> dict[str, int]:
@@ -133,14 +195,16 @@ def components(graph: Graph) -> dict[str, int]:
     else:
         labels = np.arange(n, dtype=np.int64)
     label = {e: int(labels[i]) for e, i in index.items()}
-    torn = {label[a] for a, b in graph.different if label[a] == label[b]}
+    graph.id_conflicts = _identifier_conflicts(graph, label)
+    torn = {label[a] for a, b in [*graph.different, *graph.id_conflicts] if label[a] == label[b]}
     if torn:
         _split(graph, label, torn)
     return label
 
 
 def _split(graph: Graph, label: dict[str, int], torn: set[int]) -> None:
-    """Re-cluster the components that hold a pair judged different, never uniting such a pair."""
+    """Re-cluster the components that hold a pair judged different (or whose unique identifiers
+    disagree), never uniting such a pair."""
     parent: dict[str, str] = {}
     apart: dict[str, set[str]] = {}
 
@@ -155,17 +219,26 @@ def _split(graph: Graph, label: dict[str, int], torn: set[int]) -> None:
         if label[a] in torn:
             apart.setdefault(a, set()).add(b)
             apart.setdefault(b, set()).add(a)
+    # Identifiers that disagree keep model links from joining two entities, but a person who
+    # judged them the same has the last word.
+    soft: dict[str, set[str]] = {}
+    for a, b in graph.id_conflicts:
+        if label[a] in torn:
+            soft.setdefault(a, set()).add(b)
+            soft.setdefault(b, set()).add(a)
     members: dict[str, set[str]] = {}
 
     def group_of(root: str) -> set[str]:
         return members.setdefault(root, {root})
 
-    def union(a: str, b: str) -> bool:
+    def union(a: str, b: str, *, judged: bool = False) -> bool:
         ra, rb = find(a), find(b)
         if ra == rb:
             return True
         ga, gb = group_of(ra), group_of(rb)
         if any(apart.get(x, set()) & gb for x in ga):
+            return False
+        if not judged and any(soft.get(x, set()) & gb for x in ga):
             return False
         parent[rb] = ra
         ga |= gb
@@ -173,7 +246,7 @@ def _split(graph: Graph, label: dict[str, int], torn: set[int]) -> None:
         return True
 
     for a, b in graph.same:
-        if label[a] in torn and not union(a, b):
+        if label[a] in torn and not union(a, b, judged=True):
             graph.conflicts.append((a, b))
     for a, b, _ in sorted(graph.edges, key=lambda e: (-e[2], e[0], e[1])):
         if label[a] in torn:

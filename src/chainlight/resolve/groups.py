@@ -23,6 +23,12 @@ Values = dict[str, list[str]]
 Features = dict[str, Any]
 
 
+# Identifiers that name one thing only: two records holding different values of the same
+# kind (a registration number in the same jurisdiction, an LEI, an IMO number) cannot be one
+# thing, however alike their names. Stored as ``kind=value`` in ``unique_ids``.
+UNIQUE_ID_GROUPS = ("organisation", "vessel")
+
+
 @dataclass(frozen=True, slots=True)
 class Group:
     """One kind of thing to resolve."""
@@ -229,8 +235,13 @@ def organisation_features(values: Values) -> Features | None:
         return None
     incorporated = _first(values, "incorporationDate")
     address = _first(values, "address")
+    where = (_first(values, "jurisdiction", "country") or "-").lower()
     return {
         **_name_features(folded),
+        "unique_ids": sorted(
+            {f"registrationNumber/{where}={i}" for i in _ids(values, "registrationNumber")}
+            | {f"leiCode={i}" for i in _ids(values, "leiCode")}
+        ),
         "name_keys": _name_keys(folded, 2),
         "countries": _countries(values, "country", "jurisdiction", "mainCountry"),
         "ids": _ids(
@@ -260,6 +271,7 @@ def vessel_features(values: Values) -> Features | None:
     name = folded or ""
     return {
         **_name_features(name),
+        "unique_ids": [f"imoNumber={i}" for i in imo_numbers],
         "name_keys": _name_keys(name, 1),
         "countries": _countries(values, "flag", "country"),
         "ids": sorted({*imo_numbers, *_ids(values, "mmsi", "callSign", "registrationNumber")}),
@@ -415,6 +427,7 @@ ORGANISATION = Group(
         "ids": "VARCHAR[]",
         "incorporation_date": "VARCHAR",
         "address_norm": "VARCHAR",
+        "unique_ids": "VARCHAR[]",
     },
     featurise=organisation_features,
     comparisons=[
@@ -456,7 +469,10 @@ VESSEL = Group(
     title="Vessels",
     schemata=("Vessel",),
     props=("name", "alias", "previousName", "imoNumber", "mmsi", "callSign", "registrationNumber", "flag", "country"),
-    columns={**NAME_COLUMNS, "name_keys": "VARCHAR[]", "countries": "VARCHAR[]", "ids": "VARCHAR[]"},
+    columns={
+        **NAME_COLUMNS, "name_keys": "VARCHAR[]", "countries": "VARCHAR[]", "ids": "VARCHAR[]",
+        "unique_ids": "VARCHAR[]",
+    },
     featurise=vessel_features,
     comparisons=[
         name_comparison("Vessel name", (0.6, 0.05, 0.15, 0.05, 0.05, 0.05, 0.05)),

@@ -43,7 +43,23 @@ Advance = Callable[[int], None]
 def ensure_tables(store: EvidenceStore) -> None:
     for ddl in TABLES:
         store.con.execute(ddl)
+    existing = {r[0] for r in store.fetchall("SELECT table_name FROM duckdb_tables()")}
     for group in GROUPS.values():
+        if group.table in existing:
+            have = [r[0] for r in store.fetchall(
+                "SELECT column_name FROM duckdb_columns() WHERE table_name = ? ORDER BY column_index", [group.table]
+            )]
+            if have != ["record_id", *group.columns]:
+                # Features changed shape with a new version: forget the group's resolution so that
+                # the next run featurises, trains and scores it afresh (sources are untouched).
+                store.con.execute(f"DROP TABLE {group.table}")
+                if "er_records" in existing:
+                    store.con.execute(
+                        "DELETE FROM er_links WHERE grp = ?" if "er_links" in existing else "SELECT ?", [group.name]
+                    )
+                    store.con.execute("DELETE FROM er_records WHERE grp = ?", [group.name])
+                if "er_models" in existing:
+                    store.con.execute("DELETE FROM er_models WHERE grp = ?", [group.name])
         cols = ", ".join(f"{name} {kind}" for name, kind in group.columns.items())
         store.con.execute(f"CREATE TABLE IF NOT EXISTS {group.table} (record_id BIGINT PRIMARY KEY, {cols})")
 
