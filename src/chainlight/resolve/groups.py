@@ -77,6 +77,19 @@ def null_level(column: str) -> dict[str, Any]:
     return level(sql, "missing", null=True)
 
 
+def exact_comparison(column: str, description: str, m_equal: float, *, label: str = "exact") -> dict[str, Any]:
+    """One value on each side: equal, or not."""
+    return comparison(
+        column,
+        description,
+        [
+            level(f"l.{column} IS NULL OR r.{column} IS NULL", "missing", null=True),
+            level(f"l.{column} = r.{column}", label, m_equal),
+            level("TRUE", "different", round(1 - m_equal, 6)),
+        ],
+    )
+
+
 def identifiers_comparison(column: str, description: str, m_shared: float, m_disjoint: float) -> dict[str, Any]:
     """Shared identifiers are strong evidence; two different ones count against a match.
 
@@ -434,15 +447,7 @@ ORGANISATION = Group(
         name_comparison("Name without its legal form, folded to ASCII", (0.62, 0.05, 0.15, 0.02, 0.05, 0.05, 0.06)),
         overlap_comparison("countries", "Country or jurisdiction", 0.9),
         identifiers_comparison("ids", "Registration, tax, LEI or other company number", 0.6, 0.05),
-        comparison(
-            "incorporation_date",
-            "Date of incorporation",
-            [
-                level("l.incorporation_date IS NULL OR r.incorporation_date IS NULL", "missing", null=True),
-                level("l.incorporation_date = r.incorporation_date", "exact", 0.9),
-                level("TRUE", "different", 0.1),
-            ],
-        ),
+        exact_comparison("incorporation_date", "Date of incorporation", 0.9),
         comparison(
             "address",
             "Registered address",
@@ -520,15 +525,7 @@ ADDRESS = Group(
     featurise=address_features,
     comparisons=[
         name_comparison("Full address, folded", (0.5, 0.1, 0.15, 0.1, 0.05, 0.05, 0.05)),
-        comparison(
-            "postal_code",
-            "Postal code",
-            [
-                level("l.postal_code IS NULL OR r.postal_code IS NULL", "missing", null=True),
-                level("l.postal_code = r.postal_code", "exact", 0.9),
-                level("TRUE", "different", 0.1),
-            ],
-        ),
+        exact_comparison("postal_code", "Postal code", 0.9),
         overlap_comparison("countries", "Country", 0.95),
     ],
     blocking=[
@@ -555,15 +552,7 @@ PORT = Group(
         name_comparison("Port name", (0.6, 0.05, 0.15, 0.05, 0.05, 0.05, 0.05)),
         overlap_comparison("countries", "Country", 0.98),
         identifiers_comparison("ids", "UN/LOCODE, IATA code or WPI number", 0.9, 0.01),
-        comparison(
-            "port_type",
-            "Seaport or airport",
-            [
-                level("l.port_type IS NULL OR r.port_type IS NULL", "missing", null=True),
-                level("l.port_type = r.port_type", "same", 0.99),
-                level("TRUE", "different", 0.01),
-            ],
-        ),
+        exact_comparison("port_type", "Seaport or airport", 0.99, label="same"),
     ],
     blocking=[rule("l.name_norm = r.name_norm AND l.countries = r.countries")],
     deterministic=["l.name_norm = r.name_norm AND l.countries = r.countries AND l.port_type = r.port_type"],

@@ -147,27 +147,8 @@ def review(
     datasets, verdicts = _view(svc, viewer)
     with svc.evidence.open() as opened:
         store = _require(opened)
-        queue = service.review_queue(store, verdicts, datasets, limit=limit)
-        names = _captions(store, {e for c in queue for e in (c.left, c.right)}, datasets)
-    candidates = []
-    for candidate in queue:
-        values = candidate.as_dict()
-        # service.review_queue names entities from records in every dataset; an entity id can
-        # have records in hidden datasets too, so the names are taken from visible ones only.
-        values["left_name"], values["right_name"] = names.get(candidate.left), names.get(candidate.right)
-        candidates.append(ReviewCandidate.model_validate(values))
-    return ReviewQueue(candidates=candidates)
-
-
-def _captions(store: EvidenceStore, entities: set[str], datasets: list[str]) -> dict[str, str]:
-    if not entities:
-        return {}
-    rows = store.fetchall(
-        "SELECT entity_id, min(caption) FROM er_records WHERE entity_id = ANY(?) AND dataset = ANY(?) "
-        "GROUP BY entity_id",
-        [sorted(entities), datasets],
-    )
-    return {entity: caption for entity, caption in rows if caption is not None}
+        queue = service.review_queue(store, verdicts, datasets, limit=limit)  # named from visible records only
+    return ReviewQueue(candidates=[ReviewCandidate.model_validate(c.as_dict()) for c in queue])
 
 
 def _judge(
