@@ -447,6 +447,11 @@ def _serve(settings: Settings, host: str, port: int) -> None:
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
 
 
+from chainlight.cli_graph import graph_app  # noqa: E402  (it uses the options above)
+
+app.add_typer(graph_app, name="graph")
+
+
 def main() -> None:
     """Entry point: run the CLI, turning any error into one line on stderr."""
     try:

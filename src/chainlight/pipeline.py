@@ -3,7 +3,8 @@ projections, report status. Each opens the stores it needs and closes them again
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -222,3 +223,34 @@ def judge(
     with EvidenceStore(settings.evidence_path) as store:
         engine.rebuild_clusters(store, verdicts)
     return summary
+
+
+def graph_build(settings: Settings, *, full: bool = False, progress: Callable[[str], None] | None = None) -> Any:
+    """Bring the graph tables up to date (only datasets that changed, unless ``full``)."""
+    from chainlight.graph import build
+
+    if not settings.evidence_path.exists():
+        raise build.GraphBuildError(f"no evidence store at {settings.evidence_path}: ingest something first")
+    with EvidenceStore(settings.evidence_path) as store:
+        return build.build(store, full=full, progress=progress)
+
+
+@contextmanager
+def graph_session(settings: Settings, organisation: str) -> Iterator[tuple[EvidenceStore, Any]]:
+    """The evidence store and ``organisation``'s graph view, building the graph first when a
+    dataset changed since the last build."""
+    from chainlight.graph import build
+    from chainlight.graph import service as graph_service
+    from chainlight.resolve import service
+
+    if not settings.evidence_path.exists():
+        raise build.GraphBuildError(f"no evidence store at {settings.evidence_path}: ingest something first")
+    operational = open_operational(settings)
+    try:
+        access = operational.dataset_access()
+        verdicts = service.verdicts(operational)
+    finally:
+        operational.dispose()
+    with EvidenceStore(settings.evidence_path) as store:
+        graph_service.ensure_built(store)
+        yield store, graph_service.reader_view(store, access, organisation, verdicts)

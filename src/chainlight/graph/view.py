@@ -1,0 +1,288 @@
+"""One reader's graph: the edges whose evidence the reader may see, between the entities the
+reader may see, with entities merged into the clusters that the reader's resolution view
+forms. Algorithms run on an igraph ``Graph``; edge attributes live beside it in numpy
+arrays indexed like igraph's edges, and details (captions, evidence ids) are looked up in the
+store only for the few nodes and edges a result names.
+
+Nothing about an invisible dataset enters a view: an edge is loaded only when every dataset
+of its evidence is visible and both of its ends have a statement in a visible dataset, and a
+shared-identifier node is kept only when at least two visible entities point at it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import igraph as ig
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from chainlight.graph import relations as rel
+from chainlight.model.markings import Marking, most_restrictive
+from chainlight.store.evidence import EvidenceStore
+
+#: Shared-identifier nodes with more visible entities than this are left out (a registered
+#: agent's address shared by thousands says little about any one of them).
+SHARED_CAP = 1000
+NO_DATE = np.iinfo(np.int32).min
+_EPOCH = date(1970, 1, 1)
+
+
+class GraphError(LookupError):
+    """A graph query cannot be answered (unknown or invisible entity, bad filter)."""
+
+
+class NotInGraph(GraphError):
+    """No such entity among those the reader may see (the same answer as 'does not exist')."""
+
+
+def day_number(value: date | None) -> int:
+    return NO_DATE if value is None else (value - _EPOCH).days
+
+
+def day_date(value: int) -> date | None:
+    return None if value == NO_DATE else date.fromordinal(_EPOCH.toordinal() + int(value))
+
+
+@dataclass(frozen=True, slots=True)
+class EdgeFilter:
+    """Which edges a query walks: relation terms (see :func:`relations.matches`) and a time
+    window. Undated edges (most ownership, family, associates) are always inside the window."""
+
+    relations: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    since: date | None = None
+    until: date | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not (self.relations or self.exclude or self.since or self.until)
+
+
+@dataclass
+class GraphView:
+    graph: ig.Graph
+    ids: list[str]
+    index: dict[str, int]
+    alias: dict[str, str]
+    members: dict[str, list[str]]
+    node_schema: npt.NDArray[np.int16]
+    schemata: list[str]
+    row_id: npt.NDArray[np.int64]
+    relation: npt.NDArray[np.int16]
+    relations: list[str]
+    dataset_set: npt.NDArray[np.int32]
+    dataset_sets: list[tuple[str, ...]]
+    start: npt.NDArray[np.int32]
+    end: npt.NDArray[np.int32]
+    amount: npt.NDArray[np.float64]
+    share_min: npt.NDArray[np.float64]
+    share_max: npt.NDArray[np.float64]
+    qualifier: npt.NDArray[np.int16]
+    qualifiers: list[str | None]
+    currency: npt.NDArray[np.int16]
+    currencies: list[str | None]
+    source: npt.NDArray[np.int64]
+    target: npt.NDArray[np.int64]
+    visible: tuple[str, ...]
+    markings: dict[str, Marking]
+    _filtered: dict[EdgeFilter, tuple[ig.Graph, npt.NDArray[np.int64]]] = field(default_factory=dict)
+    cache: dict[str, Any] = field(default_factory=dict)
+
+    # -- identity ------------------------------------------------------------------------
+
+    def canonical(self, entity_id: str) -> str:
+        return self.alias.get(entity_id, entity_id)
+
+    def vertex(self, entity_id: str) -> int | None:
+        return self.index.get(self.canonical(entity_id))
+
+    def entity_ids(self, canonical_id: str) -> list[str]:
+        """The visible entity ids merged under one node id."""
+        return self.members.get(canonical_id, [canonical_id])
+
+    def schema_of(self, vertex: int) -> str:
+        return self.schemata[int(self.node_schema[vertex])]
+
+    def schema_codes(self, names: Iterable[str]) -> npt.NDArray[np.int16]:
+        wanted = set(names)
+        return np.array([i for i, s in enumerate(self.schemata) if s in wanted], dtype=np.int16)
+
+    # -- edges ---------------------------------------------------------------------------
+
+    def relation_codes(self, terms: Sequence[str]) -> npt.NDArray[np.int16]:
+        return np.array([i for i, r in enumerate(self.relations) if rel.matches(r, terms)], dtype=np.int16)
+
+    def mask(self, flt: EdgeFilter) -> npt.NDArray[np.bool_]:
+        keep = np.ones(self.graph.ecount(), dtype=bool)
+        if flt.relations:
+            keep &= np.isin(self.relation, self.relation_codes(flt.relations))
+        if flt.exclude:
+            keep &= ~np.isin(self.relation, self.relation_codes(flt.exclude))
+        if flt.since is not None:
+            keep &= (self.end == NO_DATE) | (self.end >= day_number(flt.since))
+        if flt.until is not None:
+            keep &= (self.start == NO_DATE) | (self.start <= day_number(flt.until))
+        return keep
+
+    def filtered(self, flt: EdgeFilter) -> tuple[ig.Graph, npt.NDArray[np.int64]]:
+        """The graph with only the edges ``flt`` selects (same vertices), and for each of its
+        edges the index of the edge in the full view."""
+        if flt.empty:
+            return self.graph, np.arange(self.graph.ecount(), dtype=np.int64)
+        if flt not in self._filtered:
+            kept = np.flatnonzero(self.mask(flt)).astype(np.int64)
+            sub = self.graph.subgraph_edges(kept.tolist(), delete_vertices=False)
+            if len(self._filtered) >= 8:
+                self._filtered.pop(next(iter(self._filtered)))
+            self._filtered[flt] = (sub, kept)
+        return self._filtered[flt]
+
+    def datasets_of(self, edges: Iterable[int]) -> list[str]:
+        found: set[str] = set()
+        for code in {int(self.dataset_set[e]) for e in edges}:
+            found.update(self.dataset_sets[code])
+        return sorted(found)
+
+    def marking_of(self, datasets: Iterable[str]) -> Marking:
+        return most_restrictive(self.markings.get(d, Marking.RED) for d in datasets)
+
+    def provenance(self, edges: Iterable[int]) -> dict[str, Any]:
+        """What a result derived from these edges carries: its datasets and their strictest marking."""
+        datasets = self.datasets_of(edges)
+        return {"datasets": datasets, "marking": self.marking_of(datasets).value}
+
+
+def load(
+    store: EvidenceStore,
+    visible: Sequence[str],
+    alias: dict[str, str],
+    markings: dict[str, Marking],
+    *,
+    shared_cap: int = SHARED_CAP,
+) -> GraphView:
+    """Load the view for a reader who sees ``visible`` datasets, with ``alias`` mapping merged
+    entity ids to their canonical id (entities absent from it stand for themselves)."""
+    visible_list = sorted(set(visible))
+    merged = {k: v for k, v in alias.items() if k != v}
+    con = store.con
+    con.register(
+        "gv_alias",
+        pa.table({"entity_id": list(merged), "canonical_id": list(merged.values())}, schema=_ALIAS_SCHEMA),
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE gv_seen AS SELECT entity_id, "
+        "coalesce(min(schema) FILTER (WHERE schema <> 'LegalEntity'), min(schema)) AS schema "
+        "FROM graph_nodes WHERE dataset = ANY(?) GROUP BY entity_id",
+        [visible_list],
+    )
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE gv_edges AS
+        SELECT e.row_id, e.relation, coalesce(a.canonical_id, e.source) AS s, coalesce(b.canonical_id, e.target) AS t,
+               list_sort(e.datasets) AS datasets, e.start_date, e.end_date, e.amount, e.share_min, e.share_max,
+               e.qualifier, e.currency, e.derived
+        FROM graph_edges e
+        LEFT JOIN gv_alias a ON a.entity_id = e.source
+        LEFT JOIN gv_alias b ON b.entity_id = e.target
+        WHERE list_has_all(?, e.datasets)
+          AND e.source IN (SELECT entity_id FROM gv_seen) AND e.target IN (SELECT entity_id FROM gv_seen)""",
+        [visible_list],
+    )
+    con.execute(
+        """DELETE FROM gv_edges WHERE derived AND t IN (
+            SELECT t FROM gv_edges WHERE derived GROUP BY t HAVING count(DISTINCT s) < 2 OR count(DISTINCT s) > ?)""",
+        [shared_cap],
+    )
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE gv_nodes AS
+        SELECT id, (row_number() OVER (ORDER BY id) - 1)::BIGINT AS idx FROM (
+            SELECT s AS id FROM gv_edges UNION SELECT t FROM gv_edges)"""
+    )
+    nodes = con.sql(
+        """SELECT n.idx, n.id, coalesce(min(g.schema) FILTER (WHERE g.schema <> 'LegalEntity'), min(g.schema)) AS schema
+        FROM gv_nodes n
+        LEFT JOIN gv_alias a ON a.canonical_id = n.id
+        LEFT JOIN gv_seen g ON g.entity_id = coalesce(a.entity_id, n.id)
+        GROUP BY n.idx, n.id ORDER BY n.idx"""
+    ).to_arrow_table()
+    edges = con.sql(
+        """SELECT x.idx AS s, y.idx AS t, e.row_id,
+                  dense_rank() OVER (ORDER BY e.relation) - 1 AS relation_code,
+                  dense_rank() OVER (ORDER BY array_to_string(e.datasets, chr(31))) - 1 AS set_code,
+                  dense_rank() OVER (ORDER BY e.qualifier NULLS FIRST) - 1 AS qualifier_code,
+                  dense_rank() OVER (ORDER BY e.currency NULLS FIRST) - 1 AS currency_code,
+                  e.start_date, e.end_date, e.amount, e.share_min, e.share_max
+        FROM gv_edges e JOIN gv_nodes x ON x.id = e.s JOIN gv_nodes y ON y.id = e.t
+        ORDER BY e.row_id"""
+    ).to_arrow_table()
+    relation_names = [r[0] for r in con.execute("SELECT DISTINCT relation FROM gv_edges ORDER BY 1").fetchall()]
+    sets = [tuple(r[0]) for r in con.execute(
+        "SELECT datasets FROM (SELECT DISTINCT array_to_string(datasets, chr(31)) AS k, datasets FROM gv_edges) "
+        "ORDER BY k").fetchall()]
+    qualifiers = [r[0] for r in con.execute(
+        "SELECT DISTINCT qualifier FROM gv_edges ORDER BY 1 NULLS FIRST").fetchall()]
+    currencies = [r[0] for r in con.execute(
+        "SELECT DISTINCT currency FROM gv_edges ORDER BY 1 NULLS FIRST").fetchall()]
+    for name in ("gv_edges", "gv_nodes", "gv_seen"):
+        con.execute(f"DROP TABLE IF EXISTS {name}")
+    con.unregister("gv_alias")
+
+    ids: list[str] = nodes.column("id").to_pylist()
+    schema_codes, schemata = _codes(nodes.column("schema").to_pylist())
+    src = edges.column("s").to_numpy()
+    tgt = edges.column("t").to_numpy()
+    graph = ig.Graph(n=len(ids), directed=True)
+    if len(src):
+        graph.add_edges(np.column_stack([src, tgt]))
+    members: dict[str, list[str]] = {}
+    for entity, canonical in merged.items():
+        members.setdefault(canonical, []).append(entity)
+    return GraphView(
+        graph=graph,
+        ids=ids,
+        index={v: i for i, v in enumerate(ids)},
+        alias=merged,
+        members={k: sorted(v) for k, v in members.items()},
+        node_schema=schema_codes.astype(np.int16),
+        schemata=[s or "Thing" for s in schemata],
+        row_id=edges.column("row_id").to_numpy().astype(np.int64),
+        relation=edges.column("relation_code").to_numpy().astype(np.int16),
+        relations=relation_names,
+        dataset_set=edges.column("set_code").to_numpy().astype(np.int32),
+        dataset_sets=sets,
+        start=_days(edges.column("start_date")),
+        end=_days(edges.column("end_date")),
+        amount=_floats(edges.column("amount")),
+        share_min=_floats(edges.column("share_min")),
+        share_max=_floats(edges.column("share_max")),
+        qualifier=edges.column("qualifier_code").to_numpy().astype(np.int16),
+        qualifiers=qualifiers,
+        currency=edges.column("currency_code").to_numpy().astype(np.int16),
+        currencies=currencies,
+        source=src.astype(np.int64),
+        target=tgt.astype(np.int64),
+        visible=tuple(visible_list),
+        markings=dict(markings),
+    )
+
+
+_ALIAS_SCHEMA = pa.schema([("entity_id", pa.string()), ("canonical_id", pa.string())])
+
+
+def _codes(values: list[Any]) -> tuple[npt.NDArray[np.int64], list[Any]]:
+    lookup: dict[Any, int] = {}
+    codes = np.fromiter((lookup.setdefault(v, len(lookup)) for v in values), dtype=np.int64, count=len(values))
+    return codes, list(lookup)
+
+
+def _days(column: pa.ChunkedArray) -> npt.NDArray[np.int32]:
+    days = column.cast(pa.int32()).fill_null(NO_DATE)
+    return np.asarray(days.to_numpy(), dtype=np.int32)
+
+
+def _floats(column: pa.ChunkedArray) -> npt.NDArray[np.float64]:
+    return np.asarray(column.cast(pa.float64()).fill_null(np.nan).to_numpy(), dtype=np.float64)
