@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from chainlight.graph import describe
@@ -87,10 +88,12 @@ def shortest_paths(view: GraphView, a: int, b: int, flt: EdgeFilter = ALL_EDGES,
     if a == b:
         return []
     graph, kept = view.filtered(flt)
-    if k <= 1:
-        local = [graph.get_shortest_path(a, b, mode="all", output="epath")]
-    else:
-        local = graph.get_k_shortest_paths(a, b, k=k, mode="all", output="epath")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # igraph warns when b is unreachable: that is an answer
+        if k <= 1:
+            local = [graph.get_shortest_path(a, b, mode="all", output="epath")]
+        else:
+            local = graph.get_k_shortest_paths(a, b, k=k, mode="all", output="epath")
     return [[int(kept[e]) for e in p] for p in local if p]
 
 
