@@ -70,10 +70,10 @@ def _networkx(subgraph: dict[str, Any]) -> nx.MultiDiGraph[str]:
 
 
 def _cytoscape(subgraph: dict[str, Any]) -> dict[str, Any]:
-    nodes = [{"data": {**node, "id": node["id"], "name": node.get("caption") or node["id"]}}
+    nodes = [{"data": {**node, "id": node["id"], "value": node["id"], "name": node.get("caption") or node["id"]}}
              for node in subgraph["nodes"]]
     edges = [
-        {"data": {**edge, "id": f"e{i}", "source": edge["source"], "target": edge["target"]}}
+        {"data": {**edge, "id": f"e{i}", "key": f"e{i}", "source": edge["source"], "target": edge["target"]}}
         for i, edge in enumerate(subgraph["edges"])
     ]
     return {

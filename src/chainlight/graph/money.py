@@ -98,6 +98,8 @@ def trace(
                 flow.first, flow.last = min(flow.first, when), max(flow.last, when)
                 flow.via.add(node)
                 flow.edges.append(e)
+        if not level:
+            break
         following = []
         for other, flow in level.items():
             if other in reached:
