@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 import chainlight
+from chainlight.graph.service import ViewCache
 from chainlight.pipeline import DEFAULT_OWNER, open_operational
 from chainlight.settings import Settings
 from chainlight.store.operational import check_name
@@ -57,6 +58,7 @@ def create_app(settings: Settings, organisation: str = DEFAULT_OWNER) -> FastAPI
         operational=operational,
         evidence=EvidenceReader(settings.evidence_path),
         templates=make_templates(),
+        graphs=ViewCache(),
     )
     routes.register(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -5,6 +5,7 @@ model. A route without one is an HTML page, left out of the API schema; each pag
 twin at the same address plus ``.json``. Order matters where two patterns overlap: Starlette
 tries routes in turn and ``{name}`` would also match ``x.json``, so JSON twins come first.
 The ``/api/`` routes are JSON only, with no page; their ``route_class`` answers their errors.
+A route with ``files`` (a graph export) answers a file of one of those media types instead.
 """
 
 from __future__ import annotations
@@ -14,11 +15,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
-from chainlight.web import resolution, views
+from chainlight.graph.export import MEDIA_TYPES
+from chainlight.web import graph, resolution, views
+from chainlight.web.graph_payloads import (
+    CircularOwnerships,
+    Communities,
+    DnaClusters,
+    MoneyTrace,
+    Neighbourhood,
+    Paths,
+    UltimateOwners,
+)
 from chainlight.web.payloads import (
     ClusterMap,
     DatasetDetail,
@@ -43,10 +54,12 @@ class Route:
     errors: tuple[int, ...] = field(default=())
     methods: tuple[str, ...] = ("GET",)
     route_class: type[APIRoute] = APIRoute
+    #: A route that answers a file rather than JSON: the media types it may answer with.
+    files: tuple[str, ...] = field(default=())
 
     @property
     def is_page(self) -> bool:
-        return self.model is None
+        return self.model is None and not self.files
 
 
 ROUTES: tuple[Route, ...] = (
@@ -90,12 +103,54 @@ ROUTES: tuple[Route, ...] = (
         "Entities in clusters of two or more, with their canonical ids, a page at a time", ClusterMap,
         errors=(409, 422), route_class=resolution.ApiRoute,
     ),
+    # The graph, in the viewer's view: JSON only (exports are files), errors always JSON.
+    Route(
+        "/api/graph/neighbours/{entity_id}", graph.neighbours, "graph_neighbours",
+        "The entities within K hops of one entity, and the edges between them", Neighbourhood,
+        errors=(404, 409, 422, 503), route_class=resolution.ApiRoute,
+    ),
+    Route(
+        "/api/graph/path", graph.path, "graph_path",
+        "The shortest paths between two entities, each step with its evidence", Paths,
+        errors=(404, 409, 422, 503), route_class=resolution.ApiRoute,
+    ),
+    Route(
+        "/api/graph/ubo/{entity_id}", graph.ubo, "graph_ubo",
+        "Ultimate owners: shares multiplied along chains and summed across them, as ranges", UltimateOwners,
+        errors=(404, 409, 422, 503), route_class=resolution.ApiRoute,
+    ),
+    Route(
+        "/api/graph/cycles", graph.cycles, "graph_cycles",
+        "Every group of entities that own each other round a cycle", CircularOwnerships,
+        errors=(409, 503), route_class=resolution.ApiRoute,
+    ),
+    Route(
+        "/api/graph/money/{entity_id}", graph.money, "graph_money",
+        "Payments followed forward or backward in time order, summed per counterparty and hop", MoneyTrace,
+        errors=(404, 409, 422, 503), route_class=resolution.ApiRoute,
+    ),
+    Route(
+        "/api/graph/communities", graph.communities, "graph_communities",
+        "Syndicate candidates (Leiden communities) and their brokers (betweenness)", Communities,
+        errors=(409, 422, 503), route_class=resolution.ApiRoute,
+    ),
+    Route(
+        "/api/graph/seizures", graph.seizures, "graph_seizures",
+        "Seizures linked by DNA, with their shipments, parties, ports, permits and owners", DnaClusters,
+        errors=(409, 503), route_class=resolution.ApiRoute,
+    ),
+    Route(
+        "/api/graph/export/{entity_id}", graph.export, "graph_export",
+        "A neighbourhood (or a path) as FtM JSON lines, GraphML, GEXF or Cytoscape JSON", None,
+        errors=(404, 409, 422, 503), route_class=resolution.ApiRoute,
+        files=tuple(dict.fromkeys(MEDIA_TYPES.values())),
+    ),
 )
 
 
 ERROR_DESCRIPTIONS = {
     404: "Not found",
-    409: "Not possible now (e.g. resolution has not run)",
+    409: "Not possible now (e.g. resolution has not run, or the graph has not been built)",
     422: "Invalid request",
     503: "The evidence store is busy",
 }
@@ -114,7 +169,13 @@ def register(app: FastAPI) -> None:
             status: {"model": Problem, "description": ERROR_DESCRIPTIONS.get(status, "Error")}
             for status in route.errors
         }
+        if route.files:  # a file: no response model, its media types documented instead
+            responses[200] = {
+                "description": "The file, as an attachment",
+                "content": {media: {"schema": {"type": "string", "format": "binary"}} for media in route.files},
+            }
         app.router.add_api_route(
             route.path, route.endpoint, name=route.name, summary=route.summary, methods=list(route.methods),
             response_model=route.model, responses=responses, route_class_override=route.route_class,
+            response_class=Response if route.files else JSONResponse,
         )

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
 
+from chainlight.graph.service import ViewCache
 from chainlight.settings import Settings
 from chainlight.store.operational import OperationalStore
 from chainlight.web.catalogue import EvidenceReader
@@ -22,6 +23,7 @@ class Services:
     operational: OperationalStore
     evidence: EvidenceReader
     templates: Jinja2Templates
+    graphs: ViewCache  # readers' graph views, kept between requests (chainlight.web.graph)
 
 
 def services(request: Request) -> Services:
