@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -25,6 +24,17 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from chainlight.cli_common import (
+    DatabaseOption,
+    HomeOption,
+    JsonOption,
+    ViewerOption,
+    _settings,
+    err,
+    out,
+    step_progress,
+)
+from chainlight.cli_graph import graph_app
 from chainlight.settings import Settings
 
 app = typer.Typer(
@@ -39,52 +49,7 @@ app.add_typer(export_app, name="export")
 docs_app = typer.Typer(help="Regenerate documentation that is derived from the code.", no_args_is_help=True)
 app.add_typer(docs_app, name="docs")
 
-# Piped output (CI logs, scripts) gets wide tables rather than columns truncated to 80.
-out = Console(width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True, soft_wrap=True, width=None if sys.stderr.isatty() else 160)
-
-HomeOption = Annotated[
-    Path | None,
-    typer.Option("--home", envvar="CHAINLIGHT_HOME", help="Data directory (default ./chainlight-data)."),
-]
-DatabaseOption = Annotated[
-    str | None,
-    typer.Option("--database-url", envvar="CHAINLIGHT_DATABASE_URL", help="Operational store URL."),
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-ViewerOption = Annotated[
-    str,
-    typer.Option(
-        "--organisation", envvar="CHAINLIGHT_ORGANISATION",
-        help="Read as this organisation: only datasets it may see (TLP marking, sharing group) are used.",
-    ),
-]
-
-
-def _settings(home: Path | None, database_url: str | None) -> Settings:
-    return Settings.load(home, database_url)
-
-
-@contextmanager
-def step_progress(enabled: bool = True) -> Iterator[Callable[[str, int | None], Callable[[int], None]]]:
-    """A Rich progress bar per step of a long job (a spinner where the total is unknown)."""
-    from rich.progress import MofNCompleteColumn, SpinnerColumn, TimeElapsedColumn
-
-    progress = Progress(
-        SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), console=err, disable=not enabled,
-    )
-
-    def start(label: str, total: int | None) -> Callable[[int], None]:
-        task = progress.add_task(label, total=total)
-
-        def advance(n: int) -> None:
-            progress.advance(task, n)
-
-        return advance
-
-    with progress:
-        yield start
+app.add_typer(graph_app, name="graph")
 
 
 @contextmanager
@@ -445,11 +410,6 @@ def _serve(settings: Settings, host: str, port: int) -> None:
 
     err.print(f"Chainlight on http://{host}:{port}/  (Ctrl+C to stop)")
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
-
-
-from chainlight.cli_graph import graph_app  # noqa: E402  (it uses the options above)
-
-app.add_typer(graph_app, name="graph")
 
 
 def main() -> None:

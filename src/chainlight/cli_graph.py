@@ -10,9 +10,19 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from chainlight.cli import DatabaseOption, HomeOption, JsonOption, ViewerOption, _settings, err, out, step_progress
+from chainlight.cli_common import (
+    DatabaseOption,
+    HomeOption,
+    JsonOption,
+    ViewerOption,
+    _settings,
+    err,
+    out,
+    step_progress,
+)
 
 graph_app = typer.Typer(
     help="The network: ownership, money, shipments, permits, seizures and DNA as one graph.", no_args_is_help=True
@@ -30,6 +40,11 @@ SinceOption = Annotated[
 UntilOption = Annotated[
     datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Only edges dated on or before this day (YYYY-MM-DD).")
 ]
+
+
+def _e(value: object) -> str:
+    """Data shown in Rich output: escaped, so a name like '[bold]' is printed, not obeyed."""
+    return escape(str(value))
 
 
 def _day(value: datetime | None) -> date | None:
@@ -133,7 +148,7 @@ def neighbours(
         return
     table = Table("hops", "schema", "caption", "id", "datasets")
     for node in sorted(result["nodes"], key=lambda n: (n["distance"], n["schema"], str(n["caption"]))):
-        table.add_row(str(node["distance"]), node["schema"], str(node["caption"]), node["id"],
+        table.add_row(str(node["distance"]), node["schema"], _e(node["caption"]), node["id"],
                       ", ".join(node["datasets"]))
     out.print(table)
     out.print(f"{len(result['nodes'])} nodes, {len(result['edges'])} edges"
@@ -168,12 +183,12 @@ def path(
     if not result["paths"]:
         out.print("no path between these entities in what you may see")
         return
-    names = {n["id"]: n["caption"] for n in result["nodes"]}
+    names = {n["id"]: _e(n["caption"]) for n in result["nodes"]}
     for i, p in enumerate(result["paths"], start=1):
         out.print(f"[bold]path {i}[/] ({p['length']} steps; TLP:{p['marking']})")
         for step in p["steps"]:
             a, b = (step["source"], step["target"])
-            arrow = f"{names.get(a, a)} -[{step['label']}]-> {names.get(b, b)}"
+            arrow = f"{names.get(a, a)} -{_e('[' + step['label'] + ']')}-> {names.get(b, b)}"
             when = f" {step['start']}" if step.get("start") else ""
             out.print(f"  {arrow}{when}  [dim]{step['evidence']['entity_id']} in {', '.join(step['datasets'])}[/]")
     _provenance(result)
@@ -202,11 +217,12 @@ def ubo(
         shown = f"{share['min']:g}" if share["min"] == share["max"] else f"{share['min']:g}-{share['max']:g}"
         if not o["share_known"]:
             shown += " (share unknown on some link)"
-        table.add_row(f"{o['caption']}\n{o['id']}", o["schema"], shown, o["beneficial_owner"], str(len(o["chains"])),
-                      ", ".join(sorted({d for c in o["chains"] for d in c["datasets"]})))
+        datasets = ", ".join(sorted({d for c in o["chains"] for d in c["datasets"]}))
+        table.add_row(f"{_e(o['caption'])}\n{o['id']}", o["schema"], shown, o["beneficial_owner"],
+                      str(len(o["chains"])), datasets)
     out.print(table)
     for cycle in result["cycles"]:
-        out.print(f"[yellow]circular ownership:[/] {' -> '.join(str(c) for c in cycle['captions'])}")
+        out.print(f"[yellow]circular ownership:[/] {' -> '.join(_e(c) for c in cycle['captions'])}")
     _provenance(result)
 
 
@@ -227,7 +243,7 @@ def cycles(
     if not result:
         out.print("no circular ownership in what you may see")
     for group in result:
-        out.print(f"{' <-> '.join(str(c) for c in group['captions'])}  [dim]TLP:{group['marking']}[/]")
+        out.print(f"{' <-> '.join(_e(c) for c in group['captions'])}  [dim]TLP:{group['marking']}[/]")
 
 
 @graph_app.command("money")
@@ -261,7 +277,7 @@ def money(
             for row in level["counterparties"]:
                 amounts = ", ".join(f"{a:,.2f} {c}" for c, a in row["amounts"].items())
                 back = " (back to origin)" if row["returns_to_origin"] else ""
-                table.add_row(f"{row['caption']}\n{row['id']}{back}", str(row["payments"]), amounts, row["first"],
+                table.add_row(f"{_e(row['caption'])}\n{row['id']}{back}", str(row["payments"]), amounts, row["first"],
                               row["last"])
             out.print(table)
     _provenance(result)
@@ -283,18 +299,17 @@ def communities(
     from chainlight.graph import communities as comm
     from chainlight.graph.view import EdgeFilter
 
-    flt = None
-    if relation or exclude:
-        flt = _filter(relation, list(exclude or ()) + ([] if relation else list(comm.DEFAULT_EXCLUDE)), None, None)
+    chosen = _filter(relation, exclude, None, None)  # checks the user's own terms
+    if not relation:
+        chosen = EdgeFilter(exclude=tuple(exclude or ()) + comm.DEFAULT_EXCLUDE)
     result = _run(home, database_url, organisation, lambda s, v: comm.communities(
-        s, v, flt=flt if flt is not None else EdgeFilter(exclude=comm.DEFAULT_EXCLUDE), resolution=resolution,
-        min_size=min_size, limit=limit))
+        s, v, flt=chosen, resolution=resolution, min_size=min_size, limit=limit))
     if as_json:
         _print_json(result)
         return
     table = Table("community", "size", "brokers", "datasets")
     for c in result["communities"]:
-        brokers = "\n".join(f"{b['caption']} ({b['betweenness']:g})" for b in c["brokers"])
+        brokers = "\n".join(f"{_e(b['caption'])} ({b['betweenness']:g})" for b in c["brokers"])
         table.add_row(c["id"], str(c["size"]), brokers, ", ".join(c["datasets"]))
     out.print(table)
     out.print(f"{result['total']} communities of {min_size} or more")
@@ -317,11 +332,11 @@ def seizures(
     table = Table("seizures", "shipments", "parties and suspects", "ports", "owners", "marking")
     for c in result["clusters"]:
         table.add_row(
-            "\n".join(str(s["caption"]) for s in c["seizures"]),
-            "\n".join(str(s["caption"]) for s in c["shipments"]),
-            "\n".join(str(p["caption"]) for p in c["parties"] + c["suspects"]),
-            "\n".join(str(p["caption"]) for p in c["ports"]),
-            "\n".join(f"{o['caption']} ({o['share']['min']:g}-{o['share']['max']:g}% of {o['of'][:8]})"
+            "\n".join(_e(s["caption"]) for s in c["seizures"]),
+            "\n".join(_e(s["caption"]) for s in c["shipments"]),
+            "\n".join(_e(p["caption"]) for p in c["parties"] + c["suspects"]),
+            "\n".join(_e(p["caption"]) for p in c["ports"]),
+            "\n".join(f"{_e(o['caption'])} ({o['share']['min']:g}-{o['share']['max']:g}% of {o['of'][:8]})"
                       for o in c["owners"]),
             c["marking"],
         )

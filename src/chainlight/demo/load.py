@@ -31,6 +31,7 @@ class LoadSummary:
     datasets: dict[str, int] = field(default_factory=dict)
     reference_loaded: bool = False
     resolution: str = ""
+    graph: str = ""
 
 
 def _existing(world_dir: Path, seed: int) -> WorldManifest | None:
@@ -104,7 +105,19 @@ def load_world(settings: Settings, world_dir: Path, seed: int, console: Console)
         f"{summary.quarantined} rows quarantined"
     )
     summary.resolution = _resolve(settings, console)
+    summary.graph = _graph(settings, console)
     return summary
+
+
+def _graph(settings: Settings, console: Console) -> str:
+    """Build the graph (incremental: a re-run with nothing new rebuilds nothing)."""
+    from chainlight import pipeline
+
+    with console.status("building the graph") as status:
+        report = pipeline.graph_build(settings, progress=lambda step: status.update(f"building the graph: {step}"))
+    line = f"graph: {report.nodes:,} entities, {report.edges:,} edges"
+    console.print(line)
+    return line
 
 
 def _resolve(settings: Settings, console: Console) -> str:

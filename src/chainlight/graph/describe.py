@@ -29,6 +29,16 @@ def vertex_of(store: EvidenceStore, view: GraphView, entity_id: str) -> int | No
     return None
 
 
+def caption_of(store: EvidenceStore, view: GraphView, entity_id: str) -> str:
+    """The caption of a visible entity that may have no vertex (no visible edge)."""
+    members = view.entity_ids(view.canonical(entity_id))
+    found = store.scalar(
+        "SELECT min(caption) FROM graph_nodes WHERE entity_id = ANY(?) AND dataset = ANY(?)",
+        [members, list(view.visible)],
+    )
+    return str(found or entity_id)
+
+
 def nodes(store: EvidenceStore, view: GraphView, vertices: Iterable[int]) -> dict[int, dict[str, Any]]:
     """Caption, schema, country, member entity ids and datasets of each vertex."""
     wanted = sorted(set(vertices))

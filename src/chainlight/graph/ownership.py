@@ -174,8 +174,9 @@ def ultimate_owners(
     target = describe.vertex_of(store, view, entity_id)
     canonical = view.canonical(entity_id)
     if target is None:
-        return {"entity": canonical, "owners": [], "cycles": [], "threshold": threshold, "datasets": [],
-                "marking": "CLEAR"}
+        caption = describe.caption_of(store, view, entity_id)
+        return {"entity": canonical, "caption": caption, "threshold": threshold, "owners": [], "cycles": [],
+                "datasets": [], "marking": "CLEAR"}
     links = _links(view)
     walk = _walk(links, target, max_depth)
     owners = _with_declared(links, target, _from_chains(walk))

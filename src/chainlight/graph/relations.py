@@ -51,8 +51,8 @@ SHARING_SCHEMATA: tuple[str, ...] = tuple(
 PLACE_RELATIONS: frozenset[str] = frozenset(
     {
         "Shipment:portOfLoading", "Shipment:portOfDischarge", "Shipment:transitPort", "Seizure:port",
-        "Incident:port", "PermitEndorsement:port", "IntegrityAssessment:subject", "IntegrityAssessment:assessor",
-        "Seizure:agency", "Permit:issuingAuthority", "PermitEndorsement:endorsingAuthority", "Note:entity",
+        "Incident:port", "IntegrityAssessment:subject", "IntegrityAssessment:assessor",
+        "Seizure:agency", "Permit:issuingAuthority", "Note:entity",
         "Shipment:carrier", "Shipment:vessel",
     }
 )
