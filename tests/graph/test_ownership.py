@@ -92,3 +92,12 @@ def test_walks_stop_at_the_depth_limit(graph_pool: Settings, depth: int) -> None
         chains = [c for o in result["owners"] for c in o["chains"]]
         assert chains and all(len(c["steps"]) <= depth for c in chains)
         assert any(c["cut_at_depth"] for c in chains)
+
+
+def test_walks_say_when_they_stop_at_the_chain_budget(graph_pool: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    with pipeline.graph_session(graph_pool, "public") as (store, view):
+        assert ownership.ultimate_owners(store, view, "reg-front")["chains_truncated"] is False
+        monkeypatch.setattr(ownership, "MAX_CHAINS", 1)
+        result = ownership.ultimate_owners(store, view, "reg-front")
+        assert result["chains_truncated"] is True
+        assert sum(len(o["chains"]) for o in result["owners"]) == 1

@@ -35,6 +35,8 @@ from chainlight.store.evidence import EvidenceStore
 
 #: Walks stop this many links above the company asked about.
 MAX_DEPTH = 12
+#: A walk stops after this many chains (dense cross-holdings grow them exponentially) and says so.
+MAX_CHAINS = 10_000
 #: Share (percent) from which an owner is a beneficial owner (EU AMLD's 25 %).
 THRESHOLD = 25.0
 UNSPECIFIED = "Unspecified interest"
@@ -94,6 +96,7 @@ class Chain:
 class _Walk:
     chains: list[Chain] = field(default_factory=list)
     cycles: list[list[int]] = field(default_factory=list)
+    truncated: bool = False
 
 
 def _walk(links: _Links, target: int, max_depth: int) -> _Walk:
@@ -102,6 +105,9 @@ def _walk(links: _Links, target: int, max_depth: int) -> _Walk:
     seen_cycles: set[frozenset[int]] = set()
 
     def up(node: int, path_nodes: list[int], path_edges: list[int], low: float, high: float, known: bool) -> None:
+        if len(out.chains) >= MAX_CHAINS:
+            out.truncated = True
+            return
         owners = links.owners_of.get(node, [])
         if not owners or len(path_edges) >= max_depth:
             if path_edges:
@@ -215,6 +221,7 @@ def ultimate_owners(
         "caption": details[target]["caption"],
         "threshold": threshold,
         "owners": rendered,
+        "chains_truncated": walk.truncated,
         "cycles": [
             {"members": [details[v]["id"] for v in cycle], "captions": [details[v]["caption"] for v in cycle]}
             for cycle in walk.cycles

@@ -148,6 +148,9 @@ class UltimateOwners(Provenance):
     threshold: float = Field(description="Beneficial-ownership threshold, percent.")
     owners: list[UltimateOwner] = Field(description="Highest share first.")
     cycles: list[CycleRef] = Field(description="Circular ownership met while walking up.")
+    chains_truncated: bool = Field(
+        default=False, description="The walk stopped after 10,000 chains (dense cross-holdings): shares are partial."
+    )
 
 
 class CircularOwnership(Provenance):
