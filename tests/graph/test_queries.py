@@ -88,3 +88,26 @@ def test_no_path_without_the_evidence_that_makes_it(graph_pool: Settings) -> Non
         assert unrelated["paths"] == []
         with pytest.raises(NotInGraph):
             queries.path(store, view, "reg-boss", "fiu-official")
+
+
+def test_bidirectional_search_finds_paths_as_short_as_igraph(graph_pool: Settings) -> None:
+    with pipeline.graph_session(graph_pool, "fiu") as (_, view):
+        n = view.graph.vcount()
+        lengths = view.graph.distances(mode="all")
+        checked = 0
+        for a in range(n):
+            for b in range(n):
+                found = queries.shortest_paths(view, a, b)
+                if a == b or lengths[a][b] == float("inf"):
+                    assert found == []
+                    continue
+                (edges,) = found
+                assert len(edges) == lengths[a][b]
+                at = a  # the edges chain from a to b
+                for e in edges:
+                    ends = (int(view.source[e]), int(view.target[e]))
+                    assert at in ends
+                    at = ends[1] if ends[0] == at else ends[0]
+                assert at == b
+                checked += 1
+        assert checked > 50

@@ -78,15 +78,21 @@ class BuildReport:
 
 
 def _date(expr: str) -> str:
-    """A DATE from an FtM date value, which may be '2023', '2023-05' or a full timestamp."""
+    """A DATE from an FtM date value, which may be '2023', '2023-05' or a full timestamp (the
+    common full date is cast directly; CASE evaluates the fallback only where that fails)."""
     return (
+        f"CASE WHEN TRY_CAST({expr} AS DATE) IS NOT NULL THEN TRY_CAST({expr} AS DATE) ELSE "
         f"TRY_CAST(CASE length({expr}) WHEN 4 THEN {expr} || '-01-01' WHEN 7 THEN {expr} || '-01' "
-        f"ELSE left({expr}, 10) END AS DATE)"
+        f"ELSE left({expr}, 10) END AS DATE) END"
     )
 
 
 def _number(expr: str) -> str:
-    return f"TRY_CAST(regexp_replace({expr}, '[^0-9.eE+-]', '', 'g') AS DOUBLE)"
+    """A DOUBLE from a number or a percentage written with symbols ('60%', '1,000')."""
+    return (
+        f"CASE WHEN TRY_CAST({expr} AS DOUBLE) IS NOT NULL THEN TRY_CAST({expr} AS DOUBLE) ELSE "
+        f"TRY_CAST(regexp_replace({expr}, '[^0-9.eE+-]', '', 'g') AS DOUBLE) END"
+    )
 
 
 def _in(values: tuple[str, ...] | list[str]) -> str:
@@ -206,20 +212,31 @@ def _nodes_sql() -> str:
     """
 
 
+NUMBER_PROPS: tuple[str, ...] = ("amount", "shareMinimum", "shareMaximum", "percentage")
+TEXT_PROPS: tuple[str, ...] = ("currency", "directOrIndirect", "role")
+
+
 def _spans_sql(where: str) -> str:
-    """Per entity and dataset: the edge's time span and its amount and share range."""
+    """Per entity and dataset: the edge's time span, amount, currency, share range and qualifier.
+    Only the statements of those properties are read, and each value is parsed once."""
+    dates = START_PROPS + END_PROPS
     return f"""
         SELECT entity_id, dataset,
-            min({_date('value')}) FILTER (WHERE prop IN {_in(START_PROPS)}) AS start_date,
-            max({_date('value')}) FILTER (WHERE prop IN {_in(END_PROPS)}) AS end_date,
-            max({_number('value')}) FILTER (WHERE prop = 'amount') AS amount,
+            min(day) FILTER (WHERE prop IN {_in(START_PROPS)}) AS start_date,
+            max(day) FILTER (WHERE prop IN {_in(END_PROPS)}) AS end_date,
+            max(num) FILTER (WHERE prop = 'amount') AS amount,
             min(value) FILTER (WHERE prop = 'currency') AS currency,
-            min({_number('value')}) FILTER (WHERE prop IN ('shareMinimum', 'percentage')) AS share_min,
-            max({_number('value')}) FILTER (WHERE prop IN ('shareMaximum', 'percentage')) AS share_max,
+            min(num) FILTER (WHERE prop IN ('shareMinimum', 'percentage')) AS share_min,
+            max(num) FILTER (WHERE prop IN ('shareMaximum', 'percentage')) AS share_max,
             coalesce(min(value) FILTER (WHERE prop = 'directOrIndirect'), min(value) FILTER (WHERE prop = 'role'))
                 AS qualifier
-        FROM statements
-        WHERE {where}
+        FROM (
+            SELECT entity_id, dataset, prop, value,
+                   CASE WHEN prop IN {_in(dates)} THEN {_date('value')} END AS day,
+                   CASE WHEN prop IN {_in(NUMBER_PROPS)} THEN {_number('value')} END AS num
+            FROM statements
+            WHERE ({where}) AND prop IN {_in(dates + NUMBER_PROPS + TEXT_PROPS)}
+        )
         GROUP BY entity_id, dataset
     """
 

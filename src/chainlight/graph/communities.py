@@ -29,7 +29,7 @@ SEED = 20240601
 
 
 def partition(
-    view: GraphView, flt: EdgeFilter, *, resolution: float = 1.0, iterations: int = -1
+    view: GraphView, flt: EdgeFilter, *, resolution: float = 1.0, iterations: int = 2
 ) -> tuple[ig.Graph, list[int]]:
     """(the undirected weighted graph, a community label per vertex)."""
     _, kept = view.filtered(flt)

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
+import numpy.typing as npt
 
 from chainlight.graph import describe
 from chainlight.graph.view import EdgeFilter, GraphError, GraphView
@@ -83,17 +87,88 @@ def neighbours(
     }
 
 
+@dataclass(frozen=True, slots=True)
+class Adjacency:
+    """Undirected adjacency in compressed rows: the neighbours of v are ``neighbour[start[v]:start[v + 1]]``,
+    reached through the view edges ``edge[...]``."""
+
+    start: npt.NDArray[np.int64]
+    neighbour: npt.NDArray[np.int64]
+    edge: npt.NDArray[np.int64]
+
+    def expand(self, frontier: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], ...]:
+        """(neighbour, edge, from-vertex) for every edge at the frontier, in one vectorised step."""
+        first, last = self.start[frontier], self.start[frontier + 1]
+        counts = last - first
+        total = int(counts.sum())
+        offsets = np.repeat(first - np.cumsum(counts) + counts, counts) + np.arange(total)
+        return self.neighbour[offsets], self.edge[offsets], np.repeat(frontier, counts)
+
+
+def adjacency(view: GraphView, flt: EdgeFilter = ALL_EDGES) -> Adjacency:
+    key = ("adjacency", flt)
+    found = view.cache.get(key)
+    if isinstance(found, Adjacency):
+        return found
+    _, kept = view.filtered(flt)
+    ends = np.concatenate([view.source[kept], view.target[kept]])
+    others = np.concatenate([view.target[kept], view.source[kept]])
+    edges = np.concatenate([kept, kept])
+    order = np.argsort(ends, kind="stable")
+    start = np.zeros(view.graph.vcount() + 1, dtype=np.int64)
+    np.cumsum(np.bincount(ends, minlength=view.graph.vcount()), out=start[1:])
+    built = Adjacency(start, others[order].astype(np.int64), edges[order].astype(np.int64))
+    view.cache[key] = built
+    return built
+
+
+def _bidirectional(adj: Adjacency, n: int, a: int, b: int) -> list[int]:
+    """One shortest path from a to b (direction ignored) as edges, by breadth-first search from
+    both ends, a whole level at a time, always growing the side with fewer edges to walk."""
+    seen = [np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)]
+    depth = [np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)]
+    via_edge = [np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)]
+    via_vertex = [np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)]
+    frontier = [np.array([a], dtype=np.int64), np.array([b], dtype=np.int64)]
+    for side, root in ((0, a), (1, b)):
+        seen[side][root], depth[side][root], via_edge[side][root] = True, 0, -1
+    while len(frontier[0]) and len(frontier[1]):
+        cost = [int((adj.start[f + 1] - adj.start[f]).sum()) for f in frontier]
+        side = 0 if cost[0] <= cost[1] else 1
+        other = 1 - side
+        reached, edges, parents = adj.expand(frontier[side])
+        new = ~seen[side][reached]
+        reached, edges, parents = reached[new], edges[new], parents[new]
+        fresh, first = np.unique(reached, return_index=True)
+        seen[side][fresh] = True
+        depth[side][fresh] = depth[side][parents[first]] + 1
+        via_edge[side][fresh], via_vertex[side][fresh] = edges[first], parents[first]
+        meet = fresh[seen[other][fresh]]
+        if len(meet):
+            m = int(meet[np.argmin(depth[other][meet])])
+            halves = []
+            for s in (0, 1):
+                steps, v = [], m
+                while via_edge[s][v] >= 0:
+                    steps.append(int(via_edge[s][v]))
+                    v = int(via_vertex[s][v])
+                halves.append(steps)
+            return halves[0][::-1] + halves[1]
+        frontier[side] = fresh
+    return []
+
+
 def shortest_paths(view: GraphView, a: int, b: int, flt: EdgeFilter = ALL_EDGES, k: int = 1) -> list[list[int]]:
     """Up to ``k`` shortest paths from vertex ``a`` to ``b`` (direction ignored), as view edge indices."""
     if a == b:
         return []
+    if k <= 1:
+        found = _bidirectional(adjacency(view, flt), view.graph.vcount(), a, b)
+        return [found] if found else []
     graph, kept = view.filtered(flt)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # igraph warns when b is unreachable: that is an answer
-        if k <= 1:
-            local = [graph.get_shortest_path(a, b, mode="all", output="epath")]
-        else:
-            local = graph.get_k_shortest_paths(a, b, k=k, mode="all", output="epath")
+        local = graph.get_k_shortest_paths(a, b, k=k, mode="all", output="epath")
     return [[int(kept[e]) for e in p] for p in local if p]
 
 

@@ -11,7 +11,7 @@ shared-identifier node is kept only when at least two visible entities point at 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -91,7 +91,7 @@ class GraphView:
     visible: tuple[str, ...]
     markings: dict[str, Marking]
     _filtered: dict[EdgeFilter, tuple[ig.Graph, npt.NDArray[np.int64]]] = field(default_factory=dict)
-    cache: dict[str, Any] = field(default_factory=dict)
+    cache: dict[Hashable, Any] = field(default_factory=dict)
 
     # -- identity ------------------------------------------------------------------------
 
@@ -209,25 +209,31 @@ def load(
         LEFT JOIN gv_seen g ON g.entity_id = coalesce(a.entity_id, n.id)
         GROUP BY n.idx, n.id ORDER BY n.idx"""
     ).to_arrow_table()
+    # Small dictionaries (relation, dataset set, qualifier, currency -> code), joined back:
+    # cheaper than ranking five million rows four times.
+    for name, expr in _DICTIONARIES.items():
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE gv_{name} AS SELECT k, (row_number() OVER (ORDER BY k NULLS FIRST) - 1)"
+            f"::INTEGER AS code, any_value(v) AS v FROM (SELECT {expr} AS k, {name} AS v FROM gv_edges) "
+            "GROUP BY k"
+        )
     edges = con.sql(
-        """SELECT x.idx AS s, y.idx AS t, e.row_id,
-                  dense_rank() OVER (ORDER BY e.relation) - 1 AS relation_code,
-                  dense_rank() OVER (ORDER BY array_to_string(e.datasets, chr(31))) - 1 AS set_code,
-                  dense_rank() OVER (ORDER BY e.qualifier NULLS FIRST) - 1 AS qualifier_code,
-                  dense_rank() OVER (ORDER BY e.currency NULLS FIRST) - 1 AS currency_code,
+        f"""SELECT x.idx AS s, y.idx AS t, e.row_id, r.code AS relation_code, d.code AS set_code,
+                  q.code AS qualifier_code, c.code AS currency_code,
                   e.start_date, e.end_date, e.amount, e.share_min, e.share_max
         FROM gv_edges e JOIN gv_nodes x ON x.id = e.s JOIN gv_nodes y ON y.id = e.t
+        JOIN gv_relation r ON r.k = e.relation
+        JOIN gv_datasets d ON d.k = {_DICTIONARIES["datasets"]}
+        JOIN gv_qualifier q ON q.k IS NOT DISTINCT FROM e.qualifier
+        JOIN gv_currency c ON c.k IS NOT DISTINCT FROM e.currency
         ORDER BY e.row_id"""
     ).to_arrow_table()
-    relation_names = [r[0] for r in con.execute("SELECT DISTINCT relation FROM gv_edges ORDER BY 1").fetchall()]
-    sets = [tuple(r[0]) for r in con.execute(
-        "SELECT datasets FROM (SELECT DISTINCT array_to_string(datasets, chr(31)) AS k, datasets FROM gv_edges) "
-        "ORDER BY k").fetchall()]
-    qualifiers = [r[0] for r in con.execute(
-        "SELECT DISTINCT qualifier FROM gv_edges ORDER BY 1 NULLS FIRST").fetchall()]
-    currencies = [r[0] for r in con.execute(
-        "SELECT DISTINCT currency FROM gv_edges ORDER BY 1 NULLS FIRST").fetchall()]
-    for name in ("gv_edges", "gv_nodes", "gv_seen"):
+    relation_names, sets, qualifiers, currencies = (
+        [row[0] for row in con.execute(f"SELECT v FROM gv_{name} ORDER BY code").fetchall()]
+        for name in _DICTIONARIES
+    )
+    sets = [tuple(v) for v in sets]
+    for name in ("gv_edges", "gv_nodes", "gv_seen", *(f"gv_{d}" for d in _DICTIONARIES)):
         con.execute(f"DROP TABLE IF EXISTS {name}")
     con.unregister("gv_alias")
 
@@ -269,6 +275,13 @@ def load(
         markings=dict(markings),
     )
 
+
+_DICTIONARIES = {
+    "relation": "relation",
+    "datasets": "array_to_string(datasets, chr(31))",
+    "qualifier": "qualifier",
+    "currency": "currency",
+}
 
 _ALIAS_SCHEMA = pa.schema([("entity_id", pa.string()), ("canonical_id", pa.string())])
 
