@@ -93,3 +93,33 @@ def test_a_failed_build_leaves_the_previous_graph(tmp_path: Path, monkeypatch: p
         assert store.scalar("SELECT count(*) FROM graph_edges") == first.edges
         assert build.stale(store)
     assert pipeline.graph_build(settings).rebuilt == ["fiu"]
+
+
+def test_a_relationship_split_across_datasets_needs_both(tmp_path: Path) -> None:
+    """One source names the payer, another the beneficiary of the same payment."""
+    settings = Settings.load(tmp_path / "home", f"sqlite:///{tmp_path / 'home' / 'chainlight.db'}").ensure()
+    bank = tmp_path / "bank.ftm.json"
+    bank.write_text(
+        '{"id": "p-1", "schema": "Person", "properties": {"name": ["Payer Person"]}}\n'
+        '{"id": "pay-split", "schema": "Payment", "properties": {"payer": ["p-1"], "amount": ["10"]}}\n'
+    )
+    other = tmp_path / "other.ftm.json"
+    other.write_text(
+        '{"id": "p-2", "schema": "Person", "properties": {"name": ["Payee Person"]}}\n'
+        '{"id": "pay-split", "schema": "Payment", "properties": {"beneficiary": ["p-2"], "date": ["2024-01-02"]}}\n'
+    )
+    pipeline.ingest(settings, "ftm", [bank], dataset="bank", marking=Marking.RED, owner="bank")
+    pipeline.ingest(settings, "ftm", [other], dataset="other", marking=Marking.CLEAR, owner="other")
+    pipeline.graph_build(settings)
+    with EvidenceStore(settings.evidence_path) as store:
+        rows = store.fetchall(
+            "SELECT source, target, datasets, amount, start_date FROM graph_edges WHERE evidence_id = 'pay-split'"
+        )
+    (row,) = rows
+    assert row[:4] == ("p-1", "p-2", ["bank", "other"], 10.0) and row[4].isoformat() == "2024-01-02"
+    from chainlight.graph import queries
+
+    with pipeline.graph_session(settings, "bank") as (store, view):
+        assert [e["relation"] for e in queries.neighbours(store, view, "p-1")["edges"]] == ["Payment"]
+    with pipeline.graph_session(settings, "other") as (store, view):  # sees p-2 but not the bank's half
+        assert queries.neighbours(store, view, "p-2")["edges"] == []

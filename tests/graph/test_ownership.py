@@ -71,7 +71,7 @@ def test_bods_indirect_ownership_example(tmp_path: Path, shared: Path) -> None:
     pipeline.ingest(settings, "bods", [shared / "standards/bods/examples/indirect-ownership.json"],
                     dataset="bods", marking=Marking.CLEAR, owner="registry")
     with pipeline.graph_session(settings, "anyone") as (store, view):
-        company_a = next(view.ids[v] for v in range(view.graph.vcount())
+        company_a = next(view.ids[v] for v in range(view.vertex_count)
                          if view.schema_of(v) == "Company" and "Company A" in str(
                              store.scalar("SELECT caption FROM graph_nodes WHERE entity_id = ?", [view.ids[v]])))
         result = ownership.ultimate_owners(store, view, company_a)

@@ -185,6 +185,7 @@ def build(store: EvidenceStore, *, full: bool = False, progress: Progress | None
                 if progress:
                     progress("relationships")
                 con.execute(f"INSERT INTO graph_edges {_relationship_edges_sql()}", [changed])
+                con.execute(f"INSERT INTO graph_edges {_split_relationship_edges_sql()}", [changed])
                 if progress:
                     progress("properties")
                 con.execute(f"INSERT INTO graph_edges {_property_edges_sql()}", [changed])
@@ -201,13 +202,16 @@ def build(store: EvidenceStore, *, full: bool = False, progress: Progress | None
 
 
 def _nodes_sql() -> str:
-    return """
+    """One row per entity and dataset: every entity has an ``id`` statement; only caption and
+    country statements are read besides."""
+    captions = sorted({prop for schema in model.schemata.values() for prop in schema.caption})
+    return f"""
         SELECT s.entity_id, s.dataset, any_value(s.schema) AS schema,
                arg_min(s.value, c.rank) FILTER (WHERE c.rank IS NOT NULL) AS caption,
                min(s.value) FILTER (WHERE s.prop_type = 'country') AS country
         FROM statements s
         LEFT JOIN graph_caption_props c ON c.schema = s.schema AND c.prop = s.prop
-        WHERE s.dataset = ANY($1)
+        WHERE s.dataset = ANY($1) AND (s.prop = 'id' OR s.prop_type = 'country' OR s.prop IN {_in(captions)})
         GROUP BY s.entity_id, s.dataset
     """
 
@@ -241,38 +245,80 @@ def _spans_sql(where: str) -> str:
     """
 
 
-def _relationship_edges_sql() -> str:
-    """Relationship entities: one row per (entity, source, target) and the datasets asserting both.
-
-    An end given by the fallback property (a payment's account) counts only where the entity has
-    no main value for that end in the same dataset. A pair whose ends come from two datasets
-    is kept only when no single dataset asserts it, and then needs both to be visible.
+def _relationship_ends_sql(where: str) -> str:
+    """Per relationship entity and dataset: its source and target values. An end given by the
+    fallback property (a payment's account) counts only where the main one is empty."""
+    return f"""
+        SELECT entity_id, dataset, schema,
+               coalesce(src, src_alt) AS sources, coalesce(tgt, tgt_alt) AS targets
+        FROM (
+            SELECT s.entity_id, s.dataset, any_value(s.schema) AS schema,
+                list(DISTINCT s.value) FILTER (WHERE e.role = 'source' AND e.fallback = 0) AS src,
+                list(DISTINCT s.value) FILTER (WHERE e.role = 'source' AND e.fallback = 1) AS src_alt,
+                list(DISTINCT s.value) FILTER (WHERE e.role = 'target' AND e.fallback = 0) AS tgt,
+                list(DISTINCT s.value) FILTER (WHERE e.role = 'target' AND e.fallback = 1) AS tgt_alt
+            FROM statements s JOIN graph_edge_ends e ON e.schema = s.schema AND e.prop = s.prop
+            WHERE {where}
+            GROUP BY s.entity_id, s.dataset
+        )
     """
+
+
+def _relationship_edges_sql() -> str:
+    """Relationship entities: one row per (entity, source, target) for each dataset that gives
+    both ends (the common case, and the one that is cheap: no join across datasets)."""
     edge_names = _in([e.schema for e in edge_schemata()])
     return f"""
-        WITH ends AS (
-            SELECT s.entity_id, s.schema, s.dataset, e.role, s.value, e.fallback,
-                   min(e.fallback) OVER (PARTITION BY s.entity_id, s.dataset, e.role) AS best
-            FROM statements s JOIN graph_edge_ends e ON e.schema = s.schema AND e.prop = s.prop
-        ),
-        chosen AS (SELECT * FROM ends WHERE fallback = best),
+        WITH ends AS ({_relationship_ends_sql("s.dataset = ANY($1)")}),
         pairs AS (
-            SELECT a.entity_id, a.schema, a.value AS source, b.value AS target,
-                   list_sort(list_distinct([a.dataset, b.dataset])) AS datasets,
-                   bool_or(a.dataset = b.dataset)
-                       OVER (PARTITION BY a.entity_id, a.value, b.value) AS asserted_whole
-            FROM chosen a JOIN chosen b
-              ON a.entity_id = b.entity_id AND a.role = 'source' AND b.role = 'target'
+            SELECT entity_id, dataset, schema, source, unnest(targets) AS target
+            FROM (
+                SELECT entity_id, dataset, schema, unnest(sources) AS source, targets FROM ends
+                WHERE sources IS NOT NULL AND targets IS NOT NULL
+            )
         ),
-        kept AS (
-            SELECT DISTINCT entity_id, schema, source, target, datasets FROM pairs
-            WHERE (len(datasets) = 1 OR NOT asserted_whole) AND list_has_any(datasets, $1)
+        spans AS ({_spans_sql(f"schema IN {edge_names} AND dataset = ANY($1)")})
+        SELECT nextval('graph_row_seq'), p.schema, p.entity_id, p.source, p.target, [p.dataset],
+               s.start_date, coalesce(s.end_date, s.start_date), s.amount, s.currency, s.share_min, s.share_max,
+               s.qualifier, false
+        FROM pairs p LEFT JOIN spans s ON s.entity_id = p.entity_id AND s.dataset = p.dataset
+    """
+
+
+def _split_relationship_edges_sql() -> str:
+    """Relationship entities whose ends come from different datasets, none giving both (one
+    source names the payer, another the beneficiary): one row per pair of datasets, visible
+    only to a reader who sees both. Only entities asserted in two or more datasets can be so."""
+    edge_names = _in([e.schema for e in edge_schemata()])
+    shared = (
+        f"SELECT entity_id FROM statements WHERE prop = 'id' AND schema IN {edge_names} "
+        "GROUP BY entity_id HAVING count(DISTINCT dataset) > 1"
+    )
+    return f"""
+        WITH ends AS ({_relationship_ends_sql(f"s.entity_id IN ({shared})")}),
+        split AS (
+            SELECT entity_id FROM ends GROUP BY entity_id
+            HAVING NOT bool_or(sources IS NOT NULL AND targets IS NOT NULL)
+               AND bool_or(sources IS NOT NULL) AND bool_or(targets IS NOT NULL)
         ),
-        spans AS ({_spans_sql(f"schema IN {edge_names}")})
+        sources AS (
+            SELECT entity_id, schema, dataset, unnest(sources) AS source FROM ends
+            WHERE sources IS NOT NULL AND entity_id IN (SELECT entity_id FROM split)
+        ),
+        targets AS (
+            SELECT entity_id, dataset, unnest(targets) AS target FROM ends
+            WHERE targets IS NOT NULL AND entity_id IN (SELECT entity_id FROM split)
+        ),
+        pairs AS (
+            SELECT a.entity_id, a.schema, a.source, b.target, list_sort([a.dataset, b.dataset]) AS datasets
+            FROM sources a JOIN targets b ON a.entity_id = b.entity_id
+        ),
+        spans AS ({_spans_sql("entity_id IN (SELECT entity_id FROM split)")})
         SELECT nextval('graph_row_seq'), k.schema, k.entity_id, k.source, k.target, k.datasets,
                min(p.start_date), max(coalesce(p.end_date, p.start_date)), max(p.amount), min(p.currency),
                min(p.share_min), max(p.share_max), min(p.qualifier), false
-        FROM kept k LEFT JOIN spans p ON p.entity_id = k.entity_id AND list_contains(k.datasets, p.dataset)
+        FROM pairs k LEFT JOIN spans p ON p.entity_id = k.entity_id AND list_contains(k.datasets, p.dataset)
+        WHERE list_has_any(k.datasets, $1)
         GROUP BY k.schema, k.entity_id, k.source, k.target, k.datasets
     """
 

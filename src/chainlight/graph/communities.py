@@ -32,8 +32,8 @@ def partition(
     view: GraphView, flt: EdgeFilter, *, resolution: float = 1.0, iterations: int = 2
 ) -> tuple[ig.Graph, list[int]]:
     """(the undirected weighted graph, a community label per vertex)."""
-    _, kept = view.filtered(flt)
-    n = view.graph.vcount()
+    kept = view.kept(flt)
+    n = view.vertex_count
     a = np.minimum(view.source[kept], view.target[kept])
     b = np.maximum(view.source[kept], view.target[kept])
     pairs, counts = np.unique((a * n + b)[a != b], return_counts=True)
@@ -79,7 +79,7 @@ def communities(
             groups.setdefault(label, []).append(v)
     ranked = sorted((g for g in groups.values() if len(g) >= min_size), key=lambda g: (-len(g), view.ids[g[0]]))
     labels = np.asarray(membership)
-    _, kept = view.filtered(flt)
+    kept = view.kept(flt)
     inside_edges = labels[view.source[kept]] == labels[view.target[kept]]
     out = []
     for group in ranked[:limit]:

@@ -278,7 +278,7 @@ def _acyclic_ancestry(view: GraphView, links: _Links) -> npt.NDArray[np.bool_]:
     """Per vertex: no ownership cycle among it and its owners, transitively."""
     import igraph as ig
 
-    n = view.graph.vcount()
+    n = view.vertex_count
     pairs = [(owner, asset) for asset, owners in links.owners_of.items() for owner, *_ in owners]
     g = ig.Graph(n=n, edges=pairs, directed=True)
     components = g.connected_components(mode="strong")
@@ -304,7 +304,7 @@ def circular_ownership(store: EvidenceStore, view: GraphView) -> list[dict[str, 
 
     links = _links(view)
     pairs = [(owner, asset, e) for asset, owners in links.owners_of.items() for owner, e, *_ in owners]
-    g = ig.Graph(n=view.graph.vcount(), edges=[(a, b) for a, b, _ in pairs], directed=True)
+    g = ig.Graph(n=view.vertex_count, edges=[(a, b) for a, b, _ in pairs], directed=True)
     groups = [c for c in g.connected_components(mode="strong") if len(c) > 1]
     groups += [[a] for a, b, _ in pairs if a == b]
     result = []

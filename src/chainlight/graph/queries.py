@@ -32,7 +32,7 @@ def neighbourhood(
     """Breadth-first to ``hops``: (vertex -> distance, edges walked, hubs not expanded, cut short)."""
     if hops < 1:
         raise GraphError("hops must be at least 1")
-    graph, kept = view.filtered(flt)
+    adj = adjacency(view, flt)
     distance = {start: 0}
     frontier = [start]
     walked: set[int] = set()
@@ -41,12 +41,11 @@ def neighbourhood(
     for depth in range(1, hops + 1):
         following: list[int] = []
         for u in frontier:
-            if u != start and graph.degree(u) > hub_degree:
+            first, last = int(adj.start[u]), int(adj.start[u + 1])
+            if u != start and last - first > hub_degree:
                 hubs.append(u)
                 continue
-            for local in graph.incident(u, mode="all"):
-                e = int(kept[local])
-                w = int(view.target[e]) if int(view.source[e]) == u else int(view.source[e])
+            for w, e in zip(adj.neighbour[first:last].tolist(), adj.edge[first:last].tolist(), strict=True):
                 if w not in distance:
                     if len(distance) >= limit:
                         truncated = True
@@ -110,13 +109,13 @@ def adjacency(view: GraphView, flt: EdgeFilter = ALL_EDGES) -> Adjacency:
     found = view.cache.get(key)
     if isinstance(found, Adjacency):
         return found
-    _, kept = view.filtered(flt)
+    kept = view.kept(flt)
     ends = np.concatenate([view.source[kept], view.target[kept]])
     others = np.concatenate([view.target[kept], view.source[kept]])
     edges = np.concatenate([kept, kept])
     order = np.argsort(ends, kind="stable")
-    start = np.zeros(view.graph.vcount() + 1, dtype=np.int64)
-    np.cumsum(np.bincount(ends, minlength=view.graph.vcount()), out=start[1:])
+    start = np.zeros(view.vertex_count + 1, dtype=np.int64)
+    np.cumsum(np.bincount(ends, minlength=view.vertex_count), out=start[1:])
     built = Adjacency(start, others[order].astype(np.int64), edges[order].astype(np.int64))
     view.cache[key] = built
     return built
@@ -163,9 +162,9 @@ def shortest_paths(view: GraphView, a: int, b: int, flt: EdgeFilter = ALL_EDGES,
     if a == b:
         return []
     if k <= 1:
-        found = _bidirectional(adjacency(view, flt), view.graph.vcount(), a, b)
+        found = _bidirectional(adjacency(view, flt), view.vertex_count, a, b)
         return [found] if found else []
-    graph, kept = view.filtered(flt)
+    graph, kept = view.igraph(flt)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # igraph warns when b is unreachable: that is an answer
         local = graph.get_k_shortest_paths(a, b, k=k, mode="all", output="epath")

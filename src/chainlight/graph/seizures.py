@@ -14,7 +14,7 @@ from typing import Any
 import igraph as ig
 import numpy as np
 
-from chainlight.graph import describe, ownership
+from chainlight.graph import describe, ownership, queries
 from chainlight.graph.view import GraphView
 from chainlight.store.evidence import EvidenceStore
 
@@ -24,14 +24,15 @@ PORT_RELATIONS = ("Shipment:portOfLoading", "Shipment:transitPort", "Shipment:po
 
 def _out(view: GraphView, vertices: set[int], relations: tuple[str, ...]) -> tuple[dict[int, set[int]], list[int]]:
     """For each vertex, the targets of its outgoing edges of these relations (and the edges)."""
-    codes = view.relation_codes(relations)
+    adj = queries.adjacency(view)
+    codes = set(view.relation_codes(relations).tolist())
     found: dict[int, set[int]] = {}
     edges: list[int] = []
     for v in vertices:
-        for e in view.graph.incident(v, mode="out"):
-            if view.relation[e] in codes:
+        for e in adj.edge[adj.start[v]:adj.start[v + 1]].tolist():
+            if int(view.source[e]) == v and int(view.relation[e]) in codes:
                 found.setdefault(v, set()).add(int(view.target[e]))
-                edges.append(int(e))
+                edges.append(e)
     return found, edges
 
 
@@ -39,7 +40,7 @@ def dna_clusters(store: EvidenceStore, view: GraphView, *, owners: bool = True) 
     """Every cluster of two or more seizures linked by genetic matches, largest first."""
     codes = view.relation_codes(["GeneticMatch"])
     matches = np.flatnonzero(np.isin(view.relation, codes))
-    g = ig.Graph(n=view.graph.vcount(), edges=np.column_stack([view.source[matches], view.target[matches]]).tolist())
+    g = ig.Graph(n=view.vertex_count, edges=np.column_stack([view.source[matches], view.target[matches]]).tolist())
     clusters = [c for c in g.connected_components(mode="weak") if len(c) > 1]
     clusters.sort(key=lambda c: (-len(c), view.ids[min(c, key=lambda v: view.ids[v])]))
     result = []

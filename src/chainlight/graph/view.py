@@ -1,7 +1,8 @@
 """One reader's graph: the edges whose evidence the reader may see, between the entities the
 reader may see, with entities merged into the clusters that the reader's resolution view
-forms. Algorithms run on an igraph ``Graph``; edge attributes live beside it in numpy
-arrays indexed like igraph's edges, and details (captions, evidence ids) are looked up in the
+forms. Edges and their attributes live in numpy arrays (one index per edge); searches run on
+compressed adjacency arrays built from them, igraph is built from them where its algorithms
+are needed (Leiden, k shortest paths), and details (captions, evidence ids) are looked up in the
 store only for the few nodes and edges a result names.
 
 Nothing about an invisible dataset enters a view: an edge is loaded only when every dataset
@@ -65,7 +66,6 @@ class EdgeFilter:
 
 @dataclass
 class GraphView:
-    graph: ig.Graph
     ids: list[str]
     index: dict[str, int]
     alias: dict[str, str]
@@ -90,7 +90,6 @@ class GraphView:
     target: npt.NDArray[np.int64]
     visible: tuple[str, ...]
     markings: dict[str, Marking]
-    _filtered: dict[EdgeFilter, tuple[ig.Graph, npt.NDArray[np.int64]]] = field(default_factory=dict)
     cache: dict[Hashable, Any] = field(default_factory=dict)
 
     # -- identity ------------------------------------------------------------------------
@@ -117,8 +116,16 @@ class GraphView:
     def relation_codes(self, terms: Sequence[str]) -> npt.NDArray[np.int16]:
         return np.array([i for i, r in enumerate(self.relations) if rel.matches(r, terms)], dtype=np.int16)
 
+    @property
+    def vertex_count(self) -> int:
+        return len(self.ids)
+
+    @property
+    def edge_count(self) -> int:
+        return len(self.source)
+
     def mask(self, flt: EdgeFilter) -> npt.NDArray[np.bool_]:
-        keep = np.ones(self.graph.ecount(), dtype=bool)
+        keep = np.ones(self.edge_count, dtype=bool)
         if flt.relations:
             keep &= np.isin(self.relation, self.relation_codes(flt.relations))
         if flt.exclude:
@@ -129,18 +136,33 @@ class GraphView:
             keep &= (self.start == NO_DATE) | (self.start <= day_number(flt.until))
         return keep
 
-    def filtered(self, flt: EdgeFilter) -> tuple[ig.Graph, npt.NDArray[np.int64]]:
-        """The graph with only the edges ``flt`` selects (same vertices), and for each of its
-        edges the index of the edge in the full view."""
-        if flt.empty:
-            return self.graph, np.arange(self.graph.ecount(), dtype=np.int64)
-        if flt not in self._filtered:
-            kept = np.flatnonzero(self.mask(flt)).astype(np.int64)
-            sub = self.graph.subgraph_edges(kept.tolist(), delete_vertices=False)
-            if len(self._filtered) >= 8:
-                self._filtered.pop(next(iter(self._filtered)))
-            self._filtered[flt] = (sub, kept)
-        return self._filtered[flt]
+    def kept(self, flt: EdgeFilter) -> npt.NDArray[np.int64]:
+        """Indices of the edges ``flt`` selects (the last few filters are remembered)."""
+        key = ("kept", flt)
+        found = self.cache.get(key)
+        if found is None:
+            found = np.arange(self.edge_count, dtype=np.int64) if flt.empty else np.flatnonzero(self.mask(flt))
+            self._remember(key, found)
+        return found
+
+    def igraph(self, flt: EdgeFilter) -> tuple[ig.Graph, npt.NDArray[np.int64]]:
+        """An igraph graph of the selected edges over all vertices (built on first use: most
+        queries run on numpy arrays), and for each of its edges the edge's index in the view."""
+        key = ("igraph", flt)
+        found = self.cache.get(key)
+        if found is None:
+            kept = self.kept(flt)
+            graph = ig.Graph(n=self.vertex_count, directed=True)
+            graph.add_edges(np.column_stack([self.source[kept], self.target[kept]]))
+            found = (graph, kept)
+            self._remember(key, found)
+        return found
+
+    def _remember(self, key: tuple[str, EdgeFilter], value: Any) -> None:
+        same_kind = [k for k in self.cache if isinstance(k, tuple) and k[0] == key[0]]
+        if len(same_kind) >= 8:
+            self.cache.pop(same_kind[0])
+        self.cache[key] = value
 
     def datasets_of(self, edges: Iterable[int]) -> list[str]:
         found: set[str] = set()
@@ -241,14 +263,10 @@ def load(
     schema_codes, schemata = _codes(nodes.column("schema").to_pylist())
     src = edges.column("s").to_numpy()
     tgt = edges.column("t").to_numpy()
-    graph = ig.Graph(n=len(ids), directed=True)
-    if len(src):
-        graph.add_edges(np.column_stack([src, tgt]))
     members: dict[str, list[str]] = {}
     for entity, canonical in merged.items():
         members.setdefault(canonical, []).append(entity)
     return GraphView(
-        graph=graph,
         ids=ids,
         index={v: i for i, v in enumerate(ids)},
         alias=merged,
