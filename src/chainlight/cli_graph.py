@@ -53,16 +53,12 @@ def _day(value: datetime | None) -> date | None:
 
 def _filter(relation: list[str] | None, exclude: list[str] | None, since: datetime | None,
             until: datetime | None) -> Any:
-    from chainlight.graph.relations import known_relations, matches
-    from chainlight.graph.view import EdgeFilter
+    from chainlight.graph.view import EdgeFilter, GraphError
 
-    known = known_relations()
-    for term in [*(relation or []), *(exclude or [])]:
-        if not any(matches(r, [term]) for r in known):
-            raise typer.BadParameter(f"no relation matches {term!r} (see 'chainlight graph relations')")
-    if since and until and since > until:
-        raise typer.BadParameter("--since is after --until")
-    return EdgeFilter(tuple(relation or ()), tuple(exclude or ()), _day(since), _day(until))
+    try:
+        return EdgeFilter.parse(relation, exclude, _day(since), _day(until))
+    except GraphError as exc:
+        raise typer.BadParameter(str(exc)) from None
 
 
 def _run(home: Path | None, database_url: str | None, organisation: str, query: Callable[[Any, Any], Any]) -> Any:

@@ -123,3 +123,24 @@ def test_a_relationship_split_across_datasets_needs_both(tmp_path: Path) -> None
         assert [e["relation"] for e in queries.neighbours(store, view, "p-1")["edges"]] == ["Payment"]
     with pipeline.graph_session(settings, "other") as (store, view):  # sees p-2 but not the bank's half
         assert queries.neighbours(store, view, "p-2")["edges"] == []
+
+
+def test_a_payment_from_an_account_alone_starts_at_the_account(tmp_path: Path) -> None:
+    settings = Settings.load(tmp_path / "home", f"sqlite:///{tmp_path / 'home' / 'chainlight.db'}").ensure()
+    source = tmp_path / "bank.ftm.json"
+    source.write_text(
+        '{"id": "acc-1", "schema": "BankAccount", "properties": {"accountNumber": ["001"]}}\n'
+        '{"id": "p-1", "schema": "Person", "properties": {"name": ["Holder"]}}\n'
+        '{"id": "p-2", "schema": "Person", "properties": {"name": ["Payee"]}}\n'
+        '{"id": "pay-acc", "schema": "Payment", "properties": {"payerAccount": ["acc-1"], "beneficiary": ["p-2"]}}\n'
+        '{"id": "pay-both", "schema": "Payment", "properties": {"payer": ["p-1"], "payerAccount": ["acc-1"],'
+        ' "beneficiary": ["p-2"]}}\n'
+    )
+    pipeline.ingest(settings, "ftm", [source], dataset="bank", marking=Marking.CLEAR, owner="bank")
+    pipeline.graph_build(settings)
+    with EvidenceStore(settings.evidence_path) as store:
+        ends = dict(
+            (r[0], (r[1], r[2]))
+            for r in store.fetchall("SELECT evidence_id, source, target FROM graph_edges WHERE relation = 'Payment'")
+        )
+    assert ends == {"pay-acc": ("acc-1", "p-2"), "pay-both": ("p-1", "p-2")}

@@ -27,7 +27,7 @@ from chainlight.graph.relations import (
 from chainlight.model.ftm import model
 from chainlight.store.evidence import EvidenceStore
 
-GRAPH_VERSION = 1
+GRAPH_VERSION = 2
 
 TABLES = (
     """CREATE TABLE IF NOT EXISTS graph_nodes (
@@ -148,11 +148,13 @@ def ensure_tables(store: EvidenceStore) -> None:
 
 
 def signatures(store: EvidenceStore) -> dict[str, str]:
-    """What a dataset's statements look like now: count and latest sighting per dataset."""
+    """What a dataset's statements look like now: their count and first and last sightings.
+    Statements are only ever added (an ingest adds what is new), so this changes whenever a
+    dataset does; it is a plain aggregate, cheap enough to run before every query."""
     rows = store.fetchall(
-        "SELECT dataset, count(*), max(last_seen), count(DISTINCT entity_id) FROM statements GROUP BY dataset"
+        "SELECT dataset, count(*), max(first_seen), max(last_seen) FROM statements GROUP BY dataset"
     )
-    return {d: f"{n}:{last}:{e}" for d, n, last, e in rows}
+    return {d: f"{n}:{first}:{last}" for d, n, first, last in rows}
 
 
 def stale(store: EvidenceStore) -> bool:
@@ -266,16 +268,28 @@ def _relationship_ends_sql(where: str) -> str:
 
 def _relationship_edges_sql() -> str:
     """Relationship entities: one row per (entity, source, target) for each dataset that gives
-    both ends (the common case, and the one that is cheap: no join across datasets)."""
+    both ends (the common case, and the one that is cheap: hash joins, no aggregation). An end
+    given by the fallback property (a payment's account) counts only where the main one is
+    missing in that dataset."""
     edge_names = _in([e.schema for e in edge_schemata()])
     return f"""
-        WITH ends AS ({_relationship_ends_sql("s.dataset = ANY($1)")}),
+        WITH ends AS (
+            SELECT s.entity_id, s.dataset, s.schema, s.value, e.role, e.fallback
+            FROM statements s JOIN graph_edge_ends e ON e.schema = s.schema AND e.prop = s.prop
+            WHERE s.dataset = ANY($1)
+        ),
+        main AS (SELECT * FROM ends WHERE fallback = 0),
+        chosen AS (
+            SELECT * FROM main
+            UNION ALL
+            SELECT a.* FROM ends a ANTI JOIN main m
+              ON m.entity_id = a.entity_id AND m.dataset = a.dataset AND m.role = a.role
+            WHERE a.fallback = 1
+        ),
         pairs AS (
-            SELECT entity_id, dataset, schema, source, unnest(targets) AS target
-            FROM (
-                SELECT entity_id, dataset, schema, unnest(sources) AS source, targets FROM ends
-                WHERE sources IS NOT NULL AND targets IS NOT NULL
-            )
+            SELECT a.entity_id, a.dataset, a.schema, a.value AS source, b.value AS target
+            FROM chosen a JOIN chosen b ON a.entity_id = b.entity_id AND a.dataset = b.dataset
+            WHERE a.role = 'source' AND b.role = 'target'
         ),
         spans AS ({_spans_sql(f"schema IN {edge_names} AND dataset = ANY($1)")})
         SELECT nextval('graph_row_seq'), p.schema, p.entity_id, p.source, p.target, [p.dataset],

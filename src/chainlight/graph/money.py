@@ -22,6 +22,7 @@ import numpy as np
 
 from chainlight.graph import describe
 from chainlight.graph.view import NO_DATE, GraphError, GraphView, day_date, day_number
+from chainlight.store.evidence import EvidenceStore
 
 Direction = Literal["forward", "backward"]
 MAX_HOPS = 6
@@ -114,7 +115,7 @@ def trace(
 
 
 def follow(
-    store: Any,
+    store: EvidenceStore,
     view: GraphView,
     entity_id: str,
     *,

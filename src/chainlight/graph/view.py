@@ -63,6 +63,25 @@ class EdgeFilter:
     def empty(self) -> bool:
         return not (self.relations or self.exclude or self.since or self.until)
 
+    @classmethod
+    def parse(
+        cls,
+        relations: Sequence[str] | None = None,
+        exclude: Sequence[str] | None = None,
+        since: date | None = None,
+        until: date | None = None,
+    ) -> EdgeFilter:
+        """The filter a user asked for; :class:`GraphError` for a term that matches no relation
+        the model can produce (a typo would otherwise silently select nothing) or a window that
+        ends before it starts."""
+        known = rel.known_relations()
+        for term in [*(relations or ()), *(exclude or ())]:
+            if not any(rel.matches(r, [term]) for r in known):
+                raise GraphError(f"no relation matches {term!r} (see 'chainlight graph relations')")
+        if since and until and since > until:
+            raise GraphError("the time window ends before it starts (since is after until)")
+        return cls(tuple(relations or ()), tuple(exclude or ()), since, until)
+
 
 @dataclass
 class GraphView:

@@ -31,7 +31,6 @@ from chainlight.graph import describe, ownership, queries
 from chainlight.graph import export as export_
 from chainlight.graph import money as money_
 from chainlight.graph import seizures as seizures_
-from chainlight.graph.relations import known_relations, matches
 from chainlight.graph.service import GraphNotBuilt
 from chainlight.graph.view import EdgeFilter, GraphError, GraphView, NotInGraph
 from chainlight.resolve import service as resolution_service
@@ -79,14 +78,11 @@ def _unprocessable(message: str) -> HTTPException:
 def edge_filter(
     relation: list[str] | None, exclude: list[str] | None, since: date | None = None, until: date | None = None
 ) -> EdgeFilter:
-    """The filter the terms ask for; 422 for a term that matches no relation (as the CLI's ``_filter``)."""
-    known = known_relations()
-    for term in [*(relation or []), *(exclude or [])]:
-        if not any(matches(r, [term]) for r in known):
-            raise _unprocessable(f"No relation matches {term!r} (see 'chainlight graph relations').")
-    if since and until and since > until:
-        raise _unprocessable("'since' is after 'until'.")
-    return EdgeFilter(tuple(relation or ()), tuple(exclude or ()), since, until)
+    """The filter the terms ask for; 422 for a term that matches no relation or a backwards window."""
+    try:
+        return EdgeFilter.parse(relation, exclude, since, until)
+    except GraphError as exc:
+        raise _unprocessable(str(exc)) from None
 
 
 @contextmanager
