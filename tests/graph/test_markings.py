@@ -83,6 +83,7 @@ def test_derived_results_carry_the_strictest_marking_of_their_evidence(graph_poo
         result = queries.path(store, view, "reg-boss", "fiu-car-dealer", paths=3)
         for found in result["paths"]:
             datasets = {d for step in found["steps"] for d in step["datasets"]}
+            datasets |= {d for step in found["steps"] for other in step["parallel"] for d in other["datasets"]}
             assert set(found["datasets"]) == datasets
             expected = "RED" if "fiu" in datasets else "AMBER" if "ngo" in datasets else "CLEAR"
             assert found["marking"] == expected

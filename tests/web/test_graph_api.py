@@ -190,7 +190,12 @@ def test_paths_explain_each_step_with_its_evidence(clients: dict[str, TestClient
     assert [s["evidence"]["entity_id"] for s in long["steps"]] == [
         "own-boss-front", "pay-front-relative", "pay-relative-official",
     ]
-    assert (long["length"], long["marking"], long["datasets"]) == (3, "RED", ["fiu", "registry"])
+    # the front paid Halima twice: the earlier payment is the step, the later one comes with it
+    assert [p["entity_id"] for p in long["steps"][1]["parallel"]] == ["pay-front-relative-2"]
+    assert long["steps"][1]["parallel"][0]["amount"] == 2500.0
+    # Joseph and Halima are also family in the NGO's file: a second edge for the last step
+    assert [p["relation"] for p in long["steps"][2]["parallel"]] == ["Family"]
+    assert (long["length"], long["marking"], long["datasets"]) == (3, "RED", ["fiu", "ngo", "registry"])
     assert body["marking"] == "RED"
     # Without the NGO's associate link and the FIU's money there is no path at all.
     none = get(clients["fiu"], "/api/graph/path", source="reg-boss", target="fiu-official", exclude=["Associate"],

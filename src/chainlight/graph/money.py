@@ -67,8 +67,7 @@ def trace(
     max_lag: int | None = None,
 ) -> list[dict[int, _Flow]]:
     """Per hop, the counterparties reached and what reached them."""
-    if not 1 <= hops <= MAX_HOPS:
-        raise GraphError(f"hops must be between 1 and {MAX_HOPS}")
+    _check(hops, since, until)
     out_of, into, _ = _payments(view)
     lo = NO_DATE if since is None else day_number(since)
     hi = np.iinfo(np.int32).max if until is None else day_number(until)
@@ -126,6 +125,7 @@ def follow(
     max_lag: int | None = None,
 ) -> dict[str, Any]:
     """The trace as a JSON-ready result, with captions and the datasets of the payments used."""
+    _check(hops, since, until)
     origin = describe.vertex_of(store, view, entity_id)
     directions: list[Direction] = ["forward", "backward"] if direction == "both" else [direction]
     traces = {d: ([] if origin is None else trace(view, origin, d, since=since, until=until, hops=hops,
@@ -167,6 +167,13 @@ def follow(
         result[d] = rendered
     result.update(view.provenance(used))
     return result
+
+
+def _check(hops: int, since: date | None, until: date | None) -> None:
+    if not 1 <= hops <= MAX_HOPS:
+        raise GraphError(f"hops must be between 1 and {MAX_HOPS}")
+    if since and until and since > until:
+        raise GraphError("the time window ends before it starts (since is after until)")
 
 
 def _iso(day: int) -> str | None:

@@ -164,11 +164,42 @@ def shortest_paths(view: GraphView, a: int, b: int, flt: EdgeFilter = ALL_EDGES,
     if k <= 1:
         found = _bidirectional(adjacency(view, flt), view.vertex_count, a, b)
         return [found] if found else []
+    # Parallel edges make paths that differ only in which payment they take: ask for more and
+    # keep those that pass through different vertices.
     graph, kept = view.igraph(flt)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # igraph warns when b is unreachable: that is an answer
-        local = graph.get_k_shortest_paths(a, b, k=k, mode="all", output="epath")
-    return [[int(kept[e]) for e in p] for p in local if p]
+        local = graph.get_k_shortest_paths(a, b, k=k * 4, mode="all", output="epath")
+    distinct: dict[tuple[tuple[int, int], ...], list[int]] = {}
+    for p in local:
+        edges = [int(kept[e]) for e in p]
+        if edges:
+            distinct.setdefault(tuple(_hops(view, a, edges)), edges)
+    return list(distinct.values())[:k]
+
+
+def _hops(view: GraphView, start: int, edges: list[int]) -> list[tuple[int, int]]:
+    """The vertex pairs a path steps through."""
+    pairs, at = [], start
+    for e in edges:
+        nxt = int(view.target[e]) if int(view.source[e]) == at else int(view.source[e])
+        pairs.append((at, nxt))
+        at = nxt
+    return pairs
+
+
+def _between(adj: Adjacency, u: int, v: int) -> list[int]:
+    row = slice(int(adj.start[u]), int(adj.start[u + 1]))
+    return sorted(set(adj.edge[row][adj.neighbour[row] == v].tolist()))
+
+
+def _parallel(edge: dict[str, Any]) -> dict[str, Any]:
+    keys = ("relation", "label", "datasets", "marking", "start", "amount", "currency")
+    return {**edge["evidence"], **{k: edge[k] for k in keys if k in edge}}
+
+
+def _order(edge: dict[str, Any]) -> tuple[str, str, str]:
+    return (edge.get("start") or "9999", edge["relation"], str(edge["evidence"]["entity_id"]))
 
 
 def path(
@@ -185,20 +216,25 @@ def path(
     a = describe.vertex_of(store, view, source_id)
     b = describe.vertex_of(store, view, target_id)
     found = shortest_paths(view, a, b, flt, paths) if a is not None and b is not None else []
-    all_edges = sorted({e for p in found for e in p})
+    adj = adjacency(view, flt)
+    # Every edge between the two vertices of a step is evidence for it (two payments, an
+    # ownership and a directorship): the step shows the earliest, the others come with it.
+    hops = [_hops(view, a, p) for p in found] if a is not None else []
+    between = {pair: _between(adj, *pair) for route in hops for pair in route}
+    all_edges = sorted({e for edges in between.values() for e in edges})
     edge_details = describe.edges(store, view, all_edges)
     vertices = {v for v in (a, b) if v is not None}
     vertices |= {int(view.source[e]) for e in all_edges} | {int(view.target[e]) for e in all_edges}
     node_details = describe.nodes(store, view, vertices)
     rendered = []
-    for p in found:
-        at = a
-        steps = []
-        for e in p:
-            forward = int(view.source[e]) == at
-            at = int(view.target[e]) if forward else int(view.source[e])
-            steps.append({**edge_details[e], "direction": "forward" if forward else "backward"})
-        rendered.append({"length": len(p), "steps": steps, **view.provenance(p)})
+    for route in hops:
+        steps, used = [], []
+        for u, v in route:
+            first, *others = sorted(between[(u, v)], key=lambda e: _order(edge_details[e]))
+            used.extend([first, *others])
+            steps.append({**edge_details[first], "direction": "forward" if int(view.source[first]) == u else "backward",
+                          "parallel": [_parallel(edge_details[e]) for e in others]})
+        rendered.append({"length": len(route), "steps": steps, **view.provenance(used)})
     return {
         "source": view.canonical(source_id),
         "target": view.canonical(target_id),

@@ -182,8 +182,6 @@ def money(
         int | None, Query(ge=0, description="Days money may rest at a hop before moving on.")
     ] = None,
 ) -> MoneyTrace:
-    if since and until and since > until:
-        raise _unprocessable("'since' is after 'until'.")
     return _ask(svc, viewer, MoneyTrace, lambda store, view: money_.follow(
         store, view, entity_id, direction=direction, since=since, until=until, hops=hops, max_lag=max_lag))
 

@@ -95,9 +95,22 @@ class Neighbourhood(Provenance):
     hubs: list[str] = Field(description="Nodes with too many edges to expand (ports, banks): shown, not walked.")
 
 
+class ParallelEdge(Evidence, Provenance):
+    """Another edge between the same two nodes as a path step."""
+
+    relation: str
+    label: str
+    start: date | None = None
+    amount: float | None = None
+    currency: str | None = None
+
+
 class PathStep(GraphEdge):
     direction: Literal["forward", "backward"] = Field(
         description="forward: the step follows the edge from source to target; backward: against it."
+    )
+    parallel: list[ParallelEdge] = Field(
+        default_factory=list, description="Other edges between the same two nodes (a second payment ...)."
     )
 
 
