@@ -111,3 +111,22 @@ def test_bidirectional_search_finds_paths_as_short_as_igraph(graph_pool: Setting
                 assert at == b
                 checked += 1
         assert checked > 50
+
+
+def test_community_labels_repeat_in_any_thread(graph_pool: Settings) -> None:
+    """igraph keeps a random number generator per thread; the web app answers in worker threads."""
+    import threading
+
+    from chainlight.graph import communities
+
+    with pipeline.graph_session(graph_pool, "fiu") as (_, view):
+        flt = EdgeFilter(exclude=communities.DEFAULT_EXCLUDE)
+        expected = communities.partition(view, flt)[1]
+        found: list[list[int]] = []
+        threads = [threading.Thread(target=lambda: found.append(communities.partition(view, flt)[1]))
+                   for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(found) == 6 and all(labels == expected for labels in found)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import threading
 from collections import Counter
 from typing import Any
 
@@ -26,6 +27,7 @@ DEFAULT_EXCLUDE: tuple[str, ...] = tuple(sorted(PLACE_RELATIONS))
 #: Betweenness is exact within communities up to this size, and cut at paths of 4 above it.
 EXACT_BETWEENNESS = 5000
 SEED = 20240601
+_RANDOM = threading.Lock()
 
 
 def partition(
@@ -40,14 +42,17 @@ def partition(
     undirected = ig.Graph(n=n)
     undirected.add_edges(np.column_stack([pairs // n, pairs % n]))
     undirected.es["weight"] = counts.astype(float).tolist()
-    state = random.getstate()
-    random.seed(SEED)  # python-igraph draws from Python's random module: fixed for repeatable labels
-    try:
-        clusters = undirected.community_leiden(
-            objective_function="modularity", weights="weight", resolution=resolution, n_iterations=iterations
-        )
-    finally:
-        random.setstate(state)
+    # Leiden visits nodes in a random order. igraph keeps its random number generator per thread
+    # (a web request runs in a worker thread): give this thread one seeded for this call, so the
+    # same graph always gives the same labels, and put the usual one back afterwards.
+    with _RANDOM:
+        ig.set_random_number_generator(random.Random(SEED))
+        try:
+            clusters = undirected.community_leiden(
+                objective_function="modularity", weights="weight", resolution=resolution, n_iterations=iterations
+            )
+        finally:
+            ig.set_random_number_generator(random)
     return undirected, list(clusters.membership)
 
 
