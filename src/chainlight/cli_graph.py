@@ -357,7 +357,6 @@ def export(
     database_url: DatabaseOption = None,
 ) -> None:
     """Export a neighbourhood (or a path) as FtM JSON lines, GraphML, GEXF or Cytoscape JSON."""
-    from chainlight.graph import describe, queries
     from chainlight.graph import export as export_
 
     if fmt not in export_.FORMATS:
@@ -365,18 +364,7 @@ def export(
     flt = _filter(relation, exclude, since, until)
 
     def render(store: Any, view: Any) -> bytes:
-        start = describe.vertex_of(store, view, entity)
-        vertices: set[int] = set() if start is None else {start}
-        edges: list[int] = []
-        if to is not None:
-            end = describe.vertex_of(store, view, to)
-            if start is not None and end is not None:
-                vertices.add(end)
-                edges = sorted({e for p in queries.shortest_paths(view, start, end, flt) for e in p})
-        elif start is not None:
-            distance, edges, _, _ = queries.neighbourhood(view, start, hops, flt, limit=limit)
-            vertices = set(distance)
-        return export_.render(store, describe.subgraph(store, view, vertices, edges), fmt, list(view.visible))
+        return export_.around(store, view, entity, fmt, to=to, hops=hops, flt=flt, limit=limit)
 
     data = _run(home, database_url, organisation, render)
     if output is None:

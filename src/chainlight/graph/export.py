@@ -18,6 +18,7 @@ from typing import Any, Literal
 import networkx as nx
 import orjson
 
+from chainlight.graph.view import EdgeFilter, GraphView
 from chainlight.model.ftm import model
 from chainlight.store.evidence import EvidenceStore
 
@@ -29,6 +30,36 @@ MEDIA_TYPES = {
     "gexf": "application/gexf+xml",
     "cytoscape": "application/json",
 }
+
+
+def around(
+    store: EvidenceStore,
+    view: GraphView,
+    entity_id: str,
+    fmt: str,
+    *,
+    to: str | None = None,
+    hops: int = 1,
+    flt: EdgeFilter | None = None,
+    limit: int = 500,
+) -> bytes:
+    """Export the neighbourhood of an entity to ``hops`` (or, with ``to``, the shortest path to
+    another entity) in ``fmt``."""
+    from chainlight.graph import describe, queries
+
+    flt = flt if flt is not None else EdgeFilter()
+    start = describe.vertex_of(store, view, entity_id)
+    vertices: set[int] = set() if start is None else {start}
+    edges: list[int] = []
+    if to is not None:
+        end = describe.vertex_of(store, view, to)
+        if start is not None and end is not None:
+            vertices.add(end)
+            edges = sorted({e for p in queries.shortest_paths(view, start, end, flt) for e in p})
+    elif start is not None:
+        distance, edges, _, _ = queries.neighbourhood(view, start, hops, flt, limit=limit)
+        vertices = set(distance)
+    return render(store, describe.subgraph(store, view, vertices, edges), fmt, list(view.visible))
 
 
 def render(store: EvidenceStore, subgraph: dict[str, Any], fmt: str, visible: list[str]) -> bytes:

@@ -27,9 +27,9 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from chainlight.graph import communities as communities_
-from chainlight.graph import describe, ownership, queries
 from chainlight.graph import export as export_
 from chainlight.graph import money as money_
+from chainlight.graph import ownership, queries
 from chainlight.graph import seizures as seizures_
 from chainlight.graph.service import GraphNotBuilt
 from chainlight.graph.view import EdgeFilter, GraphError, GraphView, NotInGraph
@@ -235,18 +235,7 @@ def export(
 ) -> Response:
     flt = edge_filter(relation, exclude, since, until)
     with reader_graph(svc, viewer) as (store, view):
-        start = describe.vertex_of(store, view, entity_id)
-        vertices: set[int] = set() if start is None else {start}
-        edges: list[int] = []
-        if to is not None:
-            end = describe.vertex_of(store, view, to)
-            if start is not None and end is not None:
-                vertices.add(end)
-                edges = sorted({e for p in queries.shortest_paths(view, start, end, flt) for e in p})
-        elif start is not None:
-            distance, edges, _, _ = queries.neighbourhood(view, start, hops, flt, limit=limit)
-            vertices = set(distance)
-        data = export_.render(store, describe.subgraph(store, view, vertices, edges), fmt, list(view.visible))
+        data = export_.around(store, view, entity_id, fmt, to=to, hops=hops, flt=flt, limit=limit)
     name = _filename(entity_id if to is None else f"{entity_id}-to-{to}")
     return Response(
         content=data,
