@@ -24,6 +24,11 @@ def built(store: EvidenceStore) -> bool:
     return {"graph_nodes", "graph_edges", "graph_state"} <= tables
 
 
+def require_built(store: EvidenceStore) -> None:
+    if not built(store):
+        raise GraphNotBuilt("the graph has not been built yet: run 'chainlight graph build'")
+
+
 def aliases(store: EvidenceStore, verdicts: Sequence[clusters.Verdict], visible: Sequence[str]) -> dict[str, str]:
     """entity id -> canonical id in the reader's resolution view (empty before any resolve)."""
     if not service.has_resolution(store):
@@ -48,8 +53,7 @@ def reader_view(
     organisation: str,
     verdicts: Sequence[clusters.Verdict],
 ) -> GraphView:
-    if not built(store):
-        raise GraphNotBuilt("the graph has not been built yet: run 'chainlight graph build'")
+    require_built(store)
     visible = sorted(a.name for a in access if a.visible_to(organisation))
     markings: dict[str, Marking] = {a.name: a.marking for a in access}
     return load(store, visible, aliases(store, verdicts, visible), markings)
@@ -70,8 +74,7 @@ class ViewCache:
         organisation: str,
         verdicts: Sequence[clusters.Verdict],
     ) -> GraphView:
-        if not built(store):
-            raise GraphNotBuilt("the graph has not been built yet: run 'chainlight graph build'")
+        require_built(store)  # before state_key reads graph_state
         visible = tuple(sorted(a.name for a in access if a.visible_to(organisation)))
         markings = tuple(sorted((a.name, a.marking.value) for a in access))
         key = (visible, markings, state_key(store), tuple(sorted((v.left, v.right, v.verdict) for v in verdicts)))
