@@ -1,0 +1,422 @@
+"""The documented input tables rules read: one flat, typed table per kind of fact.
+
+Rules never read statements directly. Before a run the engine materialises the inputs the
+selected rules name as temp tables on its connection (``shipments``, ``permits``, ``trade``
+...), pivoted from the statements (or copied from the record tables) with entity references
+mapped to resolved cluster ids, dates and numbers typed, and every row carrying ``datasets``:
+the datasets its values came from. Rule fixtures create the same tables from a few rows, so a
+rule is tested against exactly the contract it runs against.
+
+The contract (names, types, meaning) is :data:`INPUTS`; ``docs/rules.md`` prints it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+import duckdb
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    name: str
+    type: str
+    description: str
+    prop: str | None = None  # the FtM property it is pivoted from (None: computed)
+
+
+@dataclass(frozen=True, slots=True)
+class Input:
+    name: str
+    description: str
+    columns: tuple[Column, ...]
+    schemata: tuple[str, ...] = ()  # FtM schemata pivoted (empty: a record table or computed)
+
+    def ddl(self) -> str:
+        return ", ".join(f'"{c.name}" {c.type}' for c in self.columns)
+
+
+def _c(name: str, type_: str, description: str, prop: str | None = None) -> Column:
+    return Column(name, type_, description, prop)
+
+
+_ID = _c("id", "VARCHAR", "The entity id (its resolved cluster id when resolution merged it).")
+_DATASETS = _c("datasets", "VARCHAR[]", "Datasets the row's values came from: an alert inherits their markings.")
+
+INPUTS: Final[dict[str, Input]] = {
+    i.name: i
+    for i in (
+        Input(
+            "trade",
+            "CITES Trade Database shipment-level rows (record table `cites_trade`); codes as the guide spells them.",
+            (
+                _c("record_id", "VARCHAR", "The row's `Id` in its dataset."),
+                _DATASETS,
+                _c("year", "INTEGER", "Year of trade."),
+                _c("appendix", "VARCHAR", "I, II, III or N."),
+                _c("taxon", "VARCHAR", "Reported taxon (species, or genus with `spp.`)."),
+                _c("class", "VARCHAR", "Class (blank for plants)."),
+                _c("order", "VARCHAR", "Order."),
+                _c("family", "VARCHAR", "Family."),
+                _c("genus", "VARCHAR", "Genus."),
+                _c("term", "VARCHAR", "Term code (TUS, LIV, SKI ...)."),
+                _c("quantity", "DOUBLE", "Quantity."),
+                _c("unit", "VARCHAR", "Unit code; NULL means number of specimens."),
+                _c("importer", "VARCHAR", "Importing country (ISO-2 or CITES code)."),
+                _c("exporter", "VARCHAR", "Exporting country."),
+                _c("origin_country", "VARCHAR", "Country of origin, for re-exports."),
+                _c("purpose", "VARCHAR", "Purpose code (T commercial, Z zoo ...)."),
+                _c("source", "VARCHAR", "Source code (W wild, C captive-bred ...)."),
+                _c("reporter_type", "VARCHAR", "E (exporter reported) or I (importer reported)."),
+                _c("import_permit_id", "VARCHAR", "Import permit RandomID."),
+                _c("export_permit_id", "VARCHAR", "Export permit RandomID."),
+                _c("origin_permit_id", "VARCHAR", "Origin permit RandomID."),
+            ),
+        ),
+        Input(
+            "shipments",
+            "Transport documents (bills of lading, air waybills) with parties, route and goods.",
+            (
+                _ID,
+                _DATASETS,
+                _c("document_number", "VARCHAR", "Transport document number.", "transportDocumentNumber"),
+                _c("transport_mode", "VARCHAR", "sea, air, road ...", "transportMode"),
+                _c("shipper", "VARCHAR", "Shipper (entity id).", "shipper"),
+                _c("consignee", "VARCHAR", "Consignee (entity id).", "consignee"),
+                _c("notify_party", "VARCHAR", "Notify party (entity id).", "notifyParty"),
+                _c("forwarder", "VARCHAR", "Freight forwarder (entity id).", "forwarder"),
+                _c("carrier", "VARCHAR", "Carrier (entity id).", "carrier"),
+                _c("vessel", "VARCHAR", "Vessel (entity id).", "vessel"),
+                _c("port_of_loading", "VARCHAR", "Port of loading (entity id of the port).", "portOfLoading"),
+                _c("transit_ports", "VARCHAR[]", "Transit ports (entity ids).", "transitPort"),
+                _c("port_of_discharge", "VARCHAR", "Port of discharge (entity id).", "portOfDischarge"),
+                _c("departure_date", "DATE", "Departure date.", "departureDate"),
+                _c("arrival_date", "DATE", "Arrival date.", "arrivalDate"),
+                _c("origin_country", "VARCHAR", "Country of origin (ISO-2, lower case).", "originCountry"),
+                _c("destination_country", "VARCHAR", "Country of destination (ISO-2, lower case).",
+                   "destinationCountry"),
+                _c("goods_description", "VARCHAR", "Goods description as declared.", "goodsDescription"),
+                _c("hs_code", "VARCHAR", "Declared HS code (digits).", "hsCode"),
+                _c("taxon", "VARCHAR", "Declared CITES taxon, when any.", "taxon"),
+                _c("term", "VARCHAR", "Declared CITES term code.", "term"),
+                _c("quantity", "DOUBLE", "Declared quantity.", "quantity"),
+                _c("unit", "VARCHAR", "Unit of the quantity.", "unit"),
+                _c("declared_value", "DOUBLE", "Declared value.", "declaredValue"),
+                _c("permit", "VARCHAR", "The CITES permit it travels under (entity id).", "permit"),
+            ),
+            ("Shipment",),
+        ),
+        Input(
+            "permits",
+            "CITES permits and certificates.",
+            (
+                _ID,
+                _DATASETS,
+                _c("permit_number", "VARCHAR", "Permit number.", "permitNumber"),
+                _c("permit_type", "VARCHAR", "export, import, re-export ...", "permitType"),
+                _c("issuing_country", "VARCHAR", "Issuing country (ISO-2, lower case).", "issuingCountry"),
+                _c("holder", "VARCHAR", "Holder (entity id).", "holder"),
+                _c("counterpart", "VARCHAR", "Counterpart (entity id).", "counterpart"),
+                _c("export_country", "VARCHAR", "Country of export.", "exportCountry"),
+                _c("import_country", "VARCHAR", "Country of import.", "importCountry"),
+                _c("origin_country", "VARCHAR", "Country of origin.", "originCountry"),
+                _c("issue_date", "DATE", "Issue date.", "issueDate"),
+                _c("expiry_date", "DATE", "Expiry date.", "expiryDate"),
+                _c("taxon", "VARCHAR", "Taxon.", "taxon"),
+                _c("appendix", "VARCHAR", "CITES Appendix.", "appendix"),
+                _c("term", "VARCHAR", "Term code.", "term"),
+                _c("quantity", "DOUBLE", "Authorised quantity.", "quantity"),
+                _c("unit", "VARCHAR", "Unit.", "unit"),
+                _c("purpose", "VARCHAR", "Purpose code.", "purposeCode"),
+                _c("source", "VARCHAR", "Source code.", "sourceCode"),
+                _c("original_permit", "VARCHAR", "For a re-export certificate: the permit it re-exports under "
+                   "(entity id).", "originalPermit"),
+                _c("status", "VARCHAR", "valid, used, cancelled, lost, stolen ...", "permitStatus"),
+                _c("random_id", "VARCHAR", "The permit's RandomID in the Trade Database.", "randomId"),
+            ),
+            ("Permit",),
+        ),
+        Input(
+            "endorsements",
+            "Customs endorsements: the quantity actually shipped under a permit on a shipment.",
+            (
+                _ID,
+                _DATASETS,
+                _c("permit", "VARCHAR", "Permit (entity id).", "permit"),
+                _c("shipment", "VARCHAR", "Shipment (entity id).", "shipment"),
+                _c("date", "DATE", "Endorsement date.", "date"),
+                _c("port", "VARCHAR", "Port (entity id).", "port"),
+                _c("actual_quantity", "DOUBLE", "Quantity actually shipped.", "actualQuantity"),
+                _c("unit", "VARCHAR", "Unit.", "unit"),
+            ),
+            ("PermitEndorsement",),
+        ),
+        Input(
+            "payments",
+            "Payments and transactions (goAML transactions and FtM Payment entities).",
+            (
+                _ID,
+                _DATASETS,
+                _c("transaction_number", "VARCHAR", "The reporting entity's transaction number.", "transactionNumber"),
+                _c("payer", "VARCHAR", "Payer (entity id).", "payer"),
+                _c("beneficiary", "VARCHAR", "Beneficiary (entity id).", "beneficiary"),
+                _c("payer_account", "VARCHAR", "Payer's account (entity id).", "payerAccount"),
+                _c("beneficiary_account", "VARCHAR", "Beneficiary's account (entity id).", "beneficiaryAccount"),
+                _c("amount", "DOUBLE", "Amount.", "amount"),
+                _c("currency", "VARCHAR", "Currency (ISO 4217).", "currency"),
+                _c("date", "DATE", "Date of the transaction.", "date"),
+                _c("purpose", "VARCHAR", "Purpose or description as reported.", "purpose"),
+                _c("transmode", "VARCHAR", "goAML transmode code (K cash deposit, ...).", "programme"),
+            ),
+            ("Payment",),
+        ),
+        Input(
+            "parties",
+            "People, companies, organisations and public bodies.",
+            (
+                _ID,
+                _DATASETS,
+                _c("schema", "VARCHAR", "Person, Company, Organization, PublicBody or LegalEntity."),
+                _c("name", "VARCHAR", "One name (the first in sort order).", "name"),
+                _c("names", "VARCHAR[]", "Every name.", "name"),
+                _c("countries", "VARCHAR[]", "Every country, jurisdiction and nationality (ISO-2, lower case)."),
+                _c("jurisdiction", "VARCHAR", "Jurisdiction of incorporation.", "jurisdiction"),
+                _c("incorporation_date", "DATE", "Date of incorporation.", "incorporationDate"),
+                _c("addresses", "VARCHAR[]", "Addresses, normalised (lower case, single spaces).", "address"),
+                _c("topics", "VARCHAR[]", "FtM topics (role.pep, sanction, ...).", "topics"),
+                _c("positions", "VARCHAR[]", "Positions held.", "position"),
+                _c("is_official", "BOOLEAN", "A PEP, a person with a public position, or employed by a PublicBody."),
+            ),
+            ("Person", "Company", "Organization", "PublicBody", "LegalEntity"),
+        ),
+        Input(
+            "ownerships",
+            "Ownership interests (BODS relationships and FtM Ownership).",
+            (
+                _ID,
+                _DATASETS,
+                _c("owner", "VARCHAR", "Owner (entity id).", "owner"),
+                _c("asset", "VARCHAR", "Owned company (entity id).", "asset"),
+                _c("percentage", "DOUBLE", "Share, percent (the lowest stated).", "percentage"),
+                _c("direct", "BOOLEAN", "FALSE for a declared indirect interest.", "directOrIndirect"),
+                _c("start_date", "DATE", "Start date.", "startDate"),
+            ),
+            ("Ownership",),
+        ),
+        Input(
+            "directorships",
+            "Directors and officers of companies.",
+            (
+                _ID,
+                _DATASETS,
+                _c("director", "VARCHAR", "Director (entity id).", "director"),
+                _c("organization", "VARCHAR", "Company (entity id).", "organization"),
+                _c("role", "VARCHAR", "Role as stated.", "role"),
+                _c("start_date", "DATE", "Start date.", "startDate"),
+            ),
+            ("Directorship",),
+        ),
+        Input(
+            "relations",
+            "Ties between people and organisations: family, associates, employment, membership, "
+            "representation. `source` is the person (employee, member, agent), `target` the relative, "
+            "associate, employer, organisation or client.",
+            (
+                _ID,
+                _DATASETS,
+                _c("kind", "VARCHAR", "family, associate, employment, membership or representation."),
+                _c("source", "VARCHAR", "Entity id."),
+                _c("target", "VARCHAR", "Entity id."),
+                _c("relationship", "VARCHAR", "Relationship or role as stated."),
+            ),
+            ("Family", "Associate", "Employment", "Membership", "Representation"),
+        ),
+        Input(
+            "seizures",
+            "Seizures by enforcement agencies.",
+            (
+                _ID,
+                _DATASETS,
+                _c("date", "DATE", "Date of the seizure.", "date"),
+                _c("port", "VARCHAR", "Port (entity id).", "port"),
+                _c("country", "VARCHAR", "Country of seizure.", "country"),
+                _c("taxon", "VARCHAR", "Taxon.", "taxon"),
+                _c("term", "VARCHAR", "Term code.", "term"),
+                _c("quantity", "DOUBLE", "Pieces.", "quantity"),
+                _c("weight", "DOUBLE", "Weight in kg.", "weight"),
+                _c("shipment", "VARCHAR", "The seized shipment (entity id).", "shipment"),
+                _c("suspects", "VARCHAR[]", "Suspects (entity ids).", "suspects"),
+                _c("origin_countries", "VARCHAR[]", "Countries of origin.", "originCountry"),
+                _c("transit_countries", "VARCHAR[]", "Countries of transit.", "transitCountry"),
+                _c("destination_countries", "VARCHAR[]", "Countries of destination.", "destinationCountry"),
+                _c("concealment", "VARCHAR", "How the goods were concealed.", "concealment"),
+            ),
+            ("Seizure",),
+        ),
+        Input(
+            "ports",
+            "Seaports, airports and border posts.",
+            (
+                _ID,
+                _DATASETS,
+                _c("name", "VARCHAR", "Name.", "name"),
+                _c("unlocode", "VARCHAR", "UN/LOCODE (5 characters, no space).", "unLocode"),
+                _c("iata", "VARCHAR", "IATA code.", "iataCode"),
+                _c("country", "VARCHAR", "Country (ISO-2, lower case).", "country"),
+                _c("port_type", "VARCHAR", "seaport, airport ...", "portType"),
+            ),
+            ("Port",),
+        ),
+    )
+}
+
+
+def create_empty(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Create input ``name`` as an empty temp table with the documented columns."""
+    con.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" ({INPUTS[name].ddl()})')
+
+
+def _cast(column: Column, expr: str) -> str:
+    if column.type == "DATE":
+        return f"TRY_CAST({expr} AS DATE)"
+    if column.type == "DOUBLE":
+        return f"TRY_CAST({expr} AS DOUBLE)"
+    return expr
+
+
+def _pivot_column(column: Column, entity_props: set[str]) -> str:
+    """One aggregate over the mapped statements ``m`` (columns prop, value)."""
+    assert column.prop is not None
+    flt = f"FILTER (WHERE m.prop = '{column.prop}')"
+    if column.type.endswith("[]"):
+        return f"list(DISTINCT m.value ORDER BY m.value) {flt}"
+    if column.type == "DOUBLE":
+        return f"min(TRY_CAST(m.value AS DOUBLE)) {flt}"
+    if column.type == "DATE":
+        return f"min(TRY_CAST(m.value AS DATE)) {flt}"
+    if column.type == "BOOLEAN":
+        return f"bool_or(lower(m.value) IN ('true', 'direct', 'yes', '1')) {flt}"
+    return f"min(m.value) {flt}"
+
+
+def _mapped_statements(schemata: tuple[str, ...], props: set[str], canon: bool) -> str:
+    """Statements of the schemata with entity ids and entity-valued props mapped to clusters."""
+    schema_list = ", ".join(f"'{s}'" for s in schemata)
+    prop_list = ", ".join(f"'{p}'" for p in sorted(props | {"id"}))
+    if not canon:
+        return (
+            f"SELECT entity_id AS id, schema, prop, value, dataset FROM statements "
+            f"WHERE schema IN ({schema_list}) AND prop IN ({prop_list})"
+        )
+    return f"""
+        SELECT coalesce(ce.canonical_id, s.entity_id) AS id, s.schema, s.prop,
+               CASE WHEN s.prop_type = 'entity' THEN coalesce(cv.canonical_id, s.value) ELSE s.value END AS value,
+               s.dataset
+        FROM statements s
+        LEFT JOIN er_clusters ce ON ce.entity_id = s.entity_id
+        LEFT JOIN er_clusters cv ON s.prop_type = 'entity' AND cv.entity_id = s.value
+        WHERE s.schema IN ({schema_list}) AND s.prop IN ({prop_list})
+    """
+
+
+def build_sql(name: str, *, canon: bool) -> str:
+    """The SELECT that materialises input ``name`` from the evidence store."""
+    spec = INPUTS[name]
+    if name == "trade":
+        return """
+            SELECT record_id, [dataset] AS datasets, CAST(year AS INTEGER) AS year, appendix, taxon, class,
+                   "order", family, genus, term, quantity, nullif(unit, '') AS unit, importer, exporter,
+                   origin_country, purpose, source, reporter_type, import_permit_id, export_permit_id,
+                   origin_permit_id
+            FROM cites_trade
+        """
+    if name == "relations":
+        return _relations_sql(canon)
+    props = {c.prop for c in spec.columns if c.prop}
+    extra: dict[str, str] = {}
+    if name == "parties":
+        props |= {"country", "jurisdiction", "nationality", "position", "topics"}
+        extra = {
+            "schema": "min(m.schema)",
+            "countries": "list(DISTINCT lower(m.value) ORDER BY lower(m.value)) "
+            "FILTER (WHERE m.prop IN ('country', 'jurisdiction', 'nationality'))",
+            "addresses": "list(DISTINCT lower(regexp_replace(trim(m.value), '\\s+', ' ', 'g')) "
+            "ORDER BY lower(regexp_replace(trim(m.value), '\\s+', ' ', 'g'))) FILTER (WHERE m.prop = 'address')",
+            "is_official": "coalesce(bool_or(m.prop = 'topics' AND (m.value IN ('role.pep', 'role.official') "
+            "OR m.value LIKE 'gov.%')), FALSE) OR coalesce(bool_or(m.prop = 'position'), FALSE) "
+            "OR min(m.schema) = 'PublicBody'",
+        }
+    selects = []
+    for column in spec.columns:
+        if column.name == "id":
+            selects.append("m.id AS id")
+        elif column.name == "datasets":
+            selects.append("list(DISTINCT m.dataset ORDER BY m.dataset) AS datasets")
+        elif column.name in extra:
+            selects.append(f'{extra[column.name]} AS "{column.name}"')
+        elif column.prop:
+            selects.append(f'{_pivot_column(column, props)} AS "{column.name}"')
+        else:
+            selects.append(f'CAST(NULL AS {column.type}) AS "{column.name}"')
+    where_ids = ", ".join(f"'{s}'" for s in spec.schemata)
+    sql = f"""
+        SELECT {", ".join(selects)}
+        FROM ({_mapped_statements(spec.schemata, props, canon)}) m
+        GROUP BY m.id
+        HAVING bool_or(m.prop = 'id' AND m.schema IN ({where_ids}))
+    """
+    if name == "parties":
+        # Employed by a public body: an official even without a position or topic.
+        sql = f"""
+            WITH p AS ({sql}),
+            employed AS (
+                SELECT DISTINCT r.source FROM ({_relations_sql(canon)}) r
+                JOIN p ON p.id = r.target AND p.schema = 'PublicBody' WHERE r.kind = 'employment'
+            )
+            SELECT p.* REPLACE (p.is_official OR e.source IS NOT NULL AS is_official)
+            FROM p LEFT JOIN employed e ON e.source = p.id
+        """
+    return sql
+
+
+_RELATION_ENDS: Final = {
+    "Family": ("family", "person", "relative"),
+    "Associate": ("associate", "person", "associate"),
+    "Employment": ("employment", "employee", "employer"),
+    "Membership": ("membership", "member", "organization"),
+    "Representation": ("representation", "agent", "client"),
+}
+
+
+def _relations_sql(canon: bool) -> str:
+    props = {p for _, a, b in _RELATION_ENDS.values() for p in (a, b)} | {"relationship", "role"}
+    cases_kind = " ".join(f"WHEN '{s}' THEN '{k}'" for s, (k, _, _) in _RELATION_ENDS.items())
+    source = " OR ".join(f"(m.schema = '{s}' AND m.prop = '{a}')" for s, (_, a, _) in _RELATION_ENDS.items())
+    target = " OR ".join(f"(m.schema = '{s}' AND m.prop = '{b}')" for s, (_, _, b) in _RELATION_ENDS.items())
+    return f"""
+        SELECT m.id, list(DISTINCT m.dataset ORDER BY m.dataset) AS datasets,
+               CASE min(m.schema) {cases_kind} END AS kind,
+               min(m.value) FILTER (WHERE {source}) AS source,
+               min(m.value) FILTER (WHERE {target}) AS target,
+               min(m.value) FILTER (WHERE m.prop IN ('relationship', 'role')) AS relationship
+        FROM ({_mapped_statements(tuple(_RELATION_ENDS), props, canon)}) m
+        GROUP BY m.id
+        HAVING bool_or(m.prop = 'id')
+    """
+
+
+def materialise(con: duckdb.DuckDBPyConnection, names: list[str]) -> dict[str, int]:
+    """Create the named inputs as temp tables from the store on ``con``; return row counts."""
+    tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    canon = "er_clusters" in tables
+    counts: dict[str, int] = {}
+    for name in names:
+        spec = INPUTS[name]
+        if name == "trade" and "cites_trade" not in tables:
+            create_empty(con, name)
+        else:
+            columns = ", ".join(f'"{c.name}"' for c in spec.columns)
+            con.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS SELECT {columns} FROM ({build_sql(name, canon=canon)})')
+        counts[name] = int(con.execute(f'SELECT count(*) FROM "{name}"').fetchall()[0][0])
+    return counts
