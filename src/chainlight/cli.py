@@ -35,6 +35,7 @@ from chainlight.cli_common import (
     step_progress,
 )
 from chainlight.cli_graph import graph_app
+from chainlight.cli_rules import alerts_app, rules_app
 from chainlight.settings import Settings
 
 app = typer.Typer(
@@ -50,6 +51,8 @@ docs_app = typer.Typer(help="Regenerate documentation that is derived from the c
 app.add_typer(docs_app, name="docs")
 
 app.add_typer(graph_app, name="graph")
+app.add_typer(rules_app, name="rules")
+app.add_typer(alerts_app, name="alerts")
 
 
 @contextmanager
@@ -347,6 +350,17 @@ def docs_data_model(
     from chainlight.model.docs import write_data_model
 
     write_data_model(path)
+    out.print(f"wrote {path}")
+
+
+@docs_app.command("rules")
+def docs_rules(
+    path: Annotated[Path, typer.Argument(help="Where to write it.")] = Path("docs/rules.md"),
+) -> None:
+    """Write docs/rules.md from the rule library, its inputs and its configuration."""
+    from chainlight.rules.docs import write_rules_doc
+
+    write_rules_doc(path)
     out.print(f"wrote {path}")
 
 

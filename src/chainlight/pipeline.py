@@ -254,3 +254,33 @@ def graph_session(settings: Settings, organisation: str) -> Iterator[tuple[Evide
     with EvidenceStore(settings.evidence_path) as store:
         graph_service.ensure_built(store)
         yield store, graph_service.reader_view(store, access, organisation, verdicts)
+
+
+def rules_run(
+    settings: Settings, ids: list[str] | None = None, *, progress: Callable[[str], None] | None = None
+) -> Any:
+    """Run the named rules (the whole library when none) and keep their alerts. Naming rules
+    makes a rule that cannot run an error; a library run skips it and says why."""
+    from chainlight.rules import engine, model
+
+    if not settings.evidence_path.exists():
+        raise model.RuleError(f"no evidence store at {settings.evidence_path}: ingest something first")
+    rules = model.select(ids)
+    with EvidenceStore(settings.evidence_path) as store:
+        return engine.run(store, rules, settings.home, strict=bool(ids), progress=progress)
+
+
+@contextmanager
+def alerts_session(settings: Settings, organisation: str) -> Iterator[tuple[EvidenceStore, OperationalStore, Any]]:
+    """The evidence store (read-only), the operational store and ``organisation`` as a reader."""
+    from chainlight.rules.alerts import AlertError, Reader
+
+    if not settings.evidence_path.exists():
+        raise AlertError(f"no evidence store at {settings.evidence_path}: ingest something first")
+    operational = open_operational(settings)
+    try:
+        reader = Reader.of(operational.dataset_access(), organisation)
+        with EvidenceStore(settings.evidence_path, read_only=True) as store:
+            yield store, operational, reader
+    finally:
+        operational.dispose()

@@ -32,6 +32,7 @@ class LoadSummary:
     reference_loaded: bool = False
     resolution: str = ""
     graph: str = ""
+    alerts: str = ""
 
 
 def _existing(world_dir: Path, seed: int) -> WorldManifest | None:
@@ -106,7 +107,20 @@ def load_world(settings: Settings, world_dir: Path, seed: int, console: Console)
     )
     summary.resolution = _resolve(settings, console)
     summary.graph = _graph(settings, console)
+    summary.alerts = _rules(settings, console)
     return summary
+
+
+def _rules(settings: Settings, console: Console) -> str:
+    """Run the red-flag library (re-running keeps alert ids and triage)."""
+    from chainlight import pipeline
+
+    with console.status("running the red-flag rules") as status:
+        report = pipeline.rules_run(settings, progress=lambda step: status.update(f"running rules: {step}"))
+    ran = sum(o.status == "ran" for o in report.outcomes)
+    line = f"rules: {report.alerts:,} alerts from {ran} rules ({report.seconds:.0f} s)"
+    console.print(line)
+    return line
 
 
 def _graph(settings: Settings, console: Console) -> str:

@@ -417,6 +417,7 @@ def materialise(con: duckdb.DuckDBPyConnection, names: list[str]) -> dict[str, i
             create_empty(con, name)
         else:
             columns = ", ".join(f'"{c.name}"' for c in spec.columns)
-            con.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS SELECT {columns} FROM ({build_sql(name, canon=canon)})')
+            sql = build_sql(name, canon=canon)
+            con.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS SELECT {columns} FROM ({sql})')
         counts[name] = int(con.execute(f'SELECT count(*) FROM "{name}"').fetchall()[0][0])
     return counts

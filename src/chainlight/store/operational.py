@@ -130,6 +130,23 @@ class Judgement(Base):
     undone_by: Mapped[str | None] = mapped_column(String(256), nullable=True)
 
 
+TRIAGE_STATES = ("new", "confirmed", "dismissed")
+
+
+class AlertTriage(Base):
+    """An organisation's decision on an alert. Never updated: the latest row stands, the
+    earlier ones are its history."""
+
+    __tablename__ = "alert_triage"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alert_id: Mapped[str] = mapped_column(String(64), index=True)
+    organisation: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    author: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=_now)
+
+
 def normalise_url(url: str) -> str:
     """Use psycopg 3 for PostgreSQL URLs given without a driver."""
     for prefix in ("postgresql://", "postgres://"):
@@ -283,3 +300,33 @@ class OperationalStore:
             if not include_undone:
                 query = query.where(Judgement.undone_at.is_(None))
             return list(s.scalars(query).all())
+
+    def add_triage(self, alert_id: str, state: str, *, organisation: str, author: str,
+                   reason: str | None = None) -> AlertTriage:
+        """Record ``organisation``'s decision on an alert; dismissing needs a reason."""
+        if state not in TRIAGE_STATES:
+            raise OperationalError(f"unknown triage state {state!r}: use one of {', '.join(TRIAGE_STATES)}")
+        if state == "dismissed" and not (reason or "").strip():
+            raise OperationalError("dismissing an alert needs a reason (--reason)")
+        with self.session() as s:
+            row = AlertTriage(alert_id=alert_id, organisation=organisation, state=state,
+                              reason=(reason or "").strip() or None, author=author)
+            s.add(row)
+            return row
+
+    def triage(self, organisation: str, alert_ids: list[str] | None = None) -> dict[str, AlertTriage]:
+        """The standing decision per alert for ``organisation`` (the latest row of each)."""
+        with self.session() as s:
+            query = select(AlertTriage).where(AlertTriage.organisation == organisation)
+            if alert_ids is not None:
+                query = query.where(AlertTriage.alert_id.in_(alert_ids))
+            rows = s.scalars(query.order_by(AlertTriage.created_at, AlertTriage.id)).all()
+        return {row.alert_id: row for row in rows}
+
+    def triage_history(self, alert_id: str, organisation: str) -> list[AlertTriage]:
+        with self.session() as s:
+            return list(s.scalars(
+                select(AlertTriage)
+                .where(AlertTriage.alert_id == alert_id, AlertTriage.organisation == organisation)
+                .order_by(AlertTriage.created_at, AlertTriage.id)
+            ).all())
