@@ -265,9 +265,19 @@ def rules_run(
 
     if not settings.evidence_path.exists():
         raise model.RuleError(f"no evidence store at {settings.evidence_path}: ingest something first")
+    from chainlight.resolve import service
+
     rules = model.select(ids)
+    operational = open_operational(settings)
+    try:
+        verdicts = service.verdicts(operational)
+    finally:
+        operational.dispose()
     with EvidenceStore(settings.evidence_path) as store:
-        return engine.run(store, rules, settings.home, strict=bool(ids), progress=progress)
+        clusters = None
+        if service.has_resolution(store):
+            clusters = service.canonical_ids(store, verdicts, store.dataset_names())
+        return engine.run(store, rules, settings.home, strict=bool(ids), clusters=clusters, progress=progress)
 
 
 @contextmanager

@@ -197,9 +197,9 @@ def evidence(store: EvidenceStore, reader: Reader, alert: Alert, *, limit: int =
     records = [e.split(":", 2)[1:] for e in alert.evidence if e.startswith("trade:")]
     out: list[dict[str, Any]] = []
     if entity_ids:
-        has_clusters = bool(store.scalar("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'er_clusters'"))
+        has_clusters = bool(store.scalar("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'alert_clusters'"))
         member = ("coalesce(c.canonical_id, s.entity_id)" if has_clusters else "s.entity_id")
-        join = "LEFT JOIN er_clusters c ON c.entity_id = s.entity_id" if has_clusters else ""
+        join = "LEFT JOIN alert_clusters c ON c.entity_id = s.entity_id" if has_clusters else ""
         for row in store.fetchall(
             f"SELECT {member}, s.id, s.entity_id, s.schema, s.prop, s.value, s.dataset, s.origin "
             f"FROM statements s {join} WHERE {member} = ANY(?) AND s.dataset = ANY(?) AND s.prop <> 'id' "
@@ -246,9 +246,9 @@ def entity_risk(
     """Entities ranked by combined risk over the reader's visible, undismissed alerts."""
     _require(store)
     triage = operational.triage(reader.organisation)
-    has_clusters = bool(store.scalar("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'er_clusters'"))
+    has_clusters = bool(store.scalar("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'alert_clusters'"))
     member = "coalesce(c.canonical_id, s.entity_id)" if has_clusters else "s.entity_id"
-    join = "LEFT JOIN er_clusters c ON c.entity_id = s.entity_id" if has_clusters else ""
+    join = "LEFT JOIN alert_clusters c ON c.entity_id = s.entity_id" if has_clusters else ""
     store.con.register("_triage", _triage_table(triage))
     try:
         rows = store.con.execute(

@@ -46,6 +46,7 @@ ALERT_TABLES = (
         last_raised TIMESTAMP NOT NULL,
         run_id VARCHAR NOT NULL
     )""",
+    """CREATE TABLE IF NOT EXISTS alert_clusters (entity_id VARCHAR NOT NULL, canonical_id VARCHAR NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS alert_runs (
         run_id VARCHAR NOT NULL,
         started_at TIMESTAMP NOT NULL,
@@ -186,10 +187,13 @@ def run(
     home: Path | None,
     *,
     strict: bool = False,
+    clusters: dict[str, str] | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> RunReport:
     """Run ``rules`` over the store and keep their alerts. ``strict``: a rule that cannot run
-    is an error (a run naming rules), not a skip (a library run)."""
+    is an error (a run naming rules), not a skip (a library run). ``clusters`` maps entity ids
+    to resolved cluster ids (resolution with every standing judgement); the mapping a run used
+    is kept as ``alert_clusters`` so evidence can be traced back to the entities merged."""
     started = datetime.now(UTC).replace(tzinfo=None)
     clock = time.perf_counter()
     run_id = "run-" + started.strftime("%Y%m%dT%H%M%S%f")
@@ -202,7 +206,15 @@ def run(
     needed = sorted({name for r in rules for name in r.rule.all_inputs}, key=list(INPUTS).index)
     if progress:
         progress(f"preparing inputs: {', '.join(needed)}")
-    report.input_rows = materialise(con, needed)
+    canon = None
+    if clusters:
+        merged = {k: v for k, v in clusters.items() if k != v}
+        con.register("_arrow_canon", pa.table({"entity_id": pa.array(list(merged), pa.string()),
+                                               "canonical_id": pa.array(list(merged.values()), pa.string())}))
+        con.execute("CREATE OR REPLACE TEMP TABLE _canon AS SELECT * FROM _arrow_canon")
+        con.unregister("_arrow_canon")
+        canon = "_canon"
+    report.input_rows = materialise(con, needed, canon)
     report.prepare_seconds = time.perf_counter() - clock
     con.execute("""CREATE OR REPLACE TEMP TABLE _new_alerts (
         alert_id VARCHAR, rule_id VARCHAR, category VARCHAR, severity VARCHAR, score DOUBLE, flags VARCHAR,
@@ -250,6 +262,9 @@ def run(
             "INSERT INTO alerts SELECT alert_id, rule_id, category, severity, score, flags, subject, entities, "
             "evidence, datasets, reason, details, first_raised, last_raised, run_id FROM _merged"
         )
+        con.execute("DELETE FROM alert_clusters")
+        if canon:
+            con.execute("INSERT INTO alert_clusters SELECT entity_id, canonical_id FROM _canon")
         for o in report.outcomes:
             con.execute(
                 "INSERT INTO alert_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

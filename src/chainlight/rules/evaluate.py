@@ -59,9 +59,9 @@ class _Lookup:
     def __init__(self, store: EvidenceStore, truth: dict[str, Any]) -> None:
         self.store = store
         tables = {r[0] for r in store.fetchall("SELECT table_name FROM duckdb_tables()")}
-        self.clusters: dict[str, str] = (
-            dict(store.fetchall("SELECT entity_id, canonical_id FROM er_clusters")) if "er_clusters" in tables else {}
-        )
+        self.clusters: dict[str, str] = {}
+        if "alert_clusters" in tables:
+            self.clusters = dict(store.fetchall("SELECT entity_id, canonical_id FROM alert_clusters"))
         self.by_value: dict[tuple[str, str, str], set[str]] = {}
         for schema, prop, value, entity in store.fetchall(
             "SELECT schema, prop, value, entity_id FROM statements WHERE (schema = 'Permit' AND prop = 'permitNumber')"

@@ -300,7 +300,7 @@ def _pivot_column(column: Column, entity_props: set[str]) -> str:
     return f"min(m.value) {flt}"
 
 
-def _mapped_statements(schemata: tuple[str, ...], props: set[str], canon: bool) -> str:
+def _mapped_statements(schemata: tuple[str, ...], props: set[str], canon: str | None) -> str:
     """Statements of the schemata with entity ids and entity-valued props mapped to clusters."""
     schema_list = ", ".join(f"'{s}'" for s in schemata)
     prop_list = ", ".join(f"'{p}'" for p in sorted(props | {"id"}))
@@ -314,13 +314,13 @@ def _mapped_statements(schemata: tuple[str, ...], props: set[str], canon: bool) 
                CASE WHEN s.prop_type = 'entity' THEN coalesce(cv.canonical_id, s.value) ELSE s.value END AS value,
                s.dataset
         FROM statements s
-        LEFT JOIN er_clusters ce ON ce.entity_id = s.entity_id
-        LEFT JOIN er_clusters cv ON s.prop_type = 'entity' AND cv.entity_id = s.value
+        LEFT JOIN {canon} ce ON ce.entity_id = s.entity_id
+        LEFT JOIN {canon} cv ON s.prop_type = 'entity' AND cv.entity_id = s.value
         WHERE s.schema IN ({schema_list}) AND s.prop IN ({prop_list})
     """
 
 
-def build_sql(name: str, *, canon: bool) -> str:
+def build_sql(name: str, *, canon: str | None) -> str:
     """The SELECT that materialises input ``name`` from the evidence store."""
     spec = INPUTS[name]
     if name == "trade":
@@ -389,7 +389,7 @@ _RELATION_ENDS: Final = {
 }
 
 
-def _relations_sql(canon: bool) -> str:
+def _relations_sql(canon: str | None) -> str:
     props = {p for _, a, b in _RELATION_ENDS.values() for p in (a, b)} | {"relationship", "role"}
     cases_kind = " ".join(f"WHEN '{s}' THEN '{k}'" for s, (k, _, _) in _RELATION_ENDS.items())
     source = " OR ".join(f"(m.schema = '{s}' AND m.prop = '{a}')" for s, (_, a, _) in _RELATION_ENDS.items())
@@ -406,10 +406,10 @@ def _relations_sql(canon: bool) -> str:
     """
 
 
-def materialise(con: duckdb.DuckDBPyConnection, names: list[str]) -> dict[str, int]:
-    """Create the named inputs as temp tables from the store on ``con``; return row counts."""
+def materialise(con: duckdb.DuckDBPyConnection, names: list[str], canon: str | None = None) -> dict[str, int]:
+    """Create the named inputs as temp tables from the store on ``con``; return row counts.
+    ``canon`` names a table (entity_id, canonical_id) mapping entities to resolved clusters."""
     tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-    canon = "er_clusters" in tables
     counts: dict[str, int] = {}
     for name in names:
         spec = INPUTS[name]
