@@ -19,7 +19,6 @@ import orjson
 import pyarrow as pa
 
 from chainlight.model.markings import DatasetAccess, Marking, most_restrictive
-from chainlight.rules.model import library
 from chainlight.store.evidence import EvidenceStore
 from chainlight.store.operational import AlertTriage, OperationalStore
 
@@ -85,8 +84,8 @@ def computed(store: EvidenceStore) -> bool:
     return bool(store.scalar("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'alerts'"))
 
 
-_COLUMNS = ("alert_id, rule_id, category, severity, score, flags, subject, entities, evidence, datasets, reason, "
-            "details, first_raised, last_raised")
+_COLUMNS = ("alert_id, rule_id, title, category, severity, score, flags, subject, entities, evidence, datasets, "
+            "reason, details, first_raised, last_raised")
 
 
 def _triage_table(triage: dict[str, AlertTriage]) -> pa.Table:
@@ -95,15 +94,12 @@ def _triage_table(triage: dict[str, AlertTriage]) -> pa.Table:
 
 
 def _alert(row: tuple[Any, ...], reader: Reader, triage: dict[str, AlertTriage]) -> Alert:
-    rules = library()
-    rule_id = row[1]
     t = triage.get(row[0])
     return Alert(
-        alert_id=row[0], rule_id=rule_id, title=rules[rule_id].rule.title if rule_id in rules else rule_id,
-        category=row[2], severity=row[3], score=float(row[4]), flags=row[5], subject=row[6],
-        entities=list(row[7]), evidence=list(row[8]), datasets=list(row[9]),
-        marking=reader.marking(list(row[9])).value, reason=row[10], details=orjson.loads(row[11]),
-        first_raised=row[12], last_raised=row[13],
+        alert_id=row[0], rule_id=row[1], title=row[2], category=row[3], severity=row[4], score=float(row[5]),
+        flags=row[6], subject=row[7], entities=list(row[8]), evidence=list(row[9]), datasets=list(row[10]),
+        marking=reader.marking(list(row[10])).value, reason=row[11], details=orjson.loads(row[12]),
+        first_raised=row[13], last_raised=row[14],
         state=t.state if t else "new", triage_reason=t.reason if t else None, triaged_by=t.author if t else None,
         triaged_at=t.created_at if t else None,
     )

@@ -32,6 +32,7 @@ ALERT_TABLES = (
     """CREATE TABLE IF NOT EXISTS alerts (
         alert_id VARCHAR NOT NULL,
         rule_id VARCHAR NOT NULL,
+        title VARCHAR NOT NULL,
         category VARCHAR NOT NULL,
         severity VARCHAR NOT NULL,
         score DOUBLE NOT NULL,
@@ -125,7 +126,7 @@ def evaluate(con: duckdb.DuckDBPyConnection, rule: Rule, params: dict[str, Any],
     for column, expected in REQUIRED_COLUMNS.items():
         if column not in types:
             raise RuleError(f"rule {rule.id}: the query returns no {column!r} column")
-        if types[column] != expected and types[column] != '"NULL"':
+        if types[column] not in (expected, '"NULL"', '"NULL"[]'):  # NULL types: an empty list or NULL literal
             raise RuleError(f"rule {rule.id}: column {column!r} is {types[column]}, not {expected}")
     if "score" in types and types["score"] not in ("DOUBLE", "FLOAT", "DECIMAL", '"NULL"') \
             and not types["score"].startswith("DECIMAL"):
@@ -174,7 +175,7 @@ def _insert_sql(rule: Rule, has_score: bool) -> str:
     return f"""
         INSERT INTO _new_alerts
         SELECT 'al-' || substr(sha256($rule_id || chr(31) || subject), 1, 24),
-               $rule_id, $category, $severity, {score}, $flags, subject,
+               $rule_id, $title, $category, $severity, {score}, $flags, subject,
                coalesce(without_nulls(entities), []), coalesce(without_nulls(evidence), []),
                list_sort(list_distinct(coalesce(without_nulls(datasets), []))), reason, {details_json}
         FROM _rule_out
@@ -217,8 +218,8 @@ def run(
     report.input_rows = materialise(con, needed, canon)
     report.prepare_seconds = time.perf_counter() - clock
     con.execute("""CREATE OR REPLACE TEMP TABLE _new_alerts (
-        alert_id VARCHAR, rule_id VARCHAR, category VARCHAR, severity VARCHAR, score DOUBLE, flags VARCHAR,
-        subject VARCHAR, entities VARCHAR[], evidence VARCHAR[], datasets VARCHAR[], reason VARCHAR,
+        alert_id VARCHAR, rule_id VARCHAR, title VARCHAR, category VARCHAR, severity VARCHAR, score DOUBLE,
+        flags VARCHAR, subject VARCHAR, entities VARCHAR[], evidence VARCHAR[], datasets VARCHAR[], reason VARCHAR,
         details VARCHAR)""")
     ran: list[str] = []
     for loaded in rules:
@@ -237,7 +238,7 @@ def run(
         has_score = any(r[0] == "score" for r in con.execute("DESCRIBE _rule_out").fetchall())
         sql = _insert_sql(rule, has_score)
         before = int(con.execute("SELECT count(*) FROM _new_alerts").fetchall()[0][0])
-        con.execute(sql, {"rule_id": rule.id, "category": rule.category, "severity": rule.severity,
+        con.execute(sql, {"rule_id": rule.id, "title": rule.title, "category": rule.category, "severity": rule.severity,
                           "score": rule.effective_score, "flags": rule.flags})
         after = int(con.execute("SELECT count(*) FROM _new_alerts").fetchall()[0][0])
         dupes = con.execute(
@@ -259,7 +260,7 @@ def run(
         )
         con.execute("DELETE FROM alerts WHERE rule_id = ANY($ran)", {"ran": ran})
         con.execute(
-            "INSERT INTO alerts SELECT alert_id, rule_id, category, severity, score, flags, subject, entities, "
+            "INSERT INTO alerts SELECT alert_id, rule_id, title, category, severity, score, flags, subject, entities, "
             "evidence, datasets, reason, details, first_raised, last_raised, run_id FROM _merged"
         )
         con.execute("DELETE FROM alert_clusters")
