@@ -90,6 +90,18 @@ def prepare(con: duckdb.DuckDBPyConnection, tables: dict[str, rule_config.Config
         con.execute(macro)
 
 
+def _ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the alert tables; alerts (derived, rebuilt by every run) kept in an older layout
+    are dropped and rebuilt rather than migrated: triage lives elsewhere and survives."""
+    expected = [line.strip().split()[0] for line in ALERT_TABLES[0].splitlines()[1:] if line.strip()[:1].isalpha()]
+    present = [r[0] for r in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE table_name = 'alerts' ORDER BY column_index").fetchall()]
+    if present and present != expected:
+        con.execute("DROP TABLE alerts")
+    for ddl in ALERT_TABLES:
+        con.execute(ddl)
+
+
 def parameters(rule: Rule, overrides: dict[str, float | int | str] | None = None) -> dict[str, Any]:
     values: dict[str, Any] = {name: p.value for name, p in rule.parameters.items()}
     for name, value in (overrides or {}).items():
@@ -201,8 +213,7 @@ def run(
     report = RunReport(run_id)
     tables = rule_config.load_all(home)
     con = store.con
-    for ddl in ALERT_TABLES:
-        con.execute(ddl)
+    _ensure_tables(con)
     prepare(con, tables)
     needed = sorted({name for r in rules for name in r.rule.all_inputs}, key=list(INPUTS).index)
     if progress:
