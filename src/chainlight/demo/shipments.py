@@ -73,6 +73,7 @@ class Permit:
     status: str = "valid"
     original: Permit | None = None
     uses: list[str] = field(default_factory=list)
+    endorsed: list[float] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -233,6 +234,7 @@ class Flows:
 
     def endorse(self, permit: Permit, document: str, when: date, port: str, quantity: float) -> None:
         permit.uses.append(document)
+        permit.endorsed.append(quantity)
         self.endorsements.write(
             permit_number=permit.number,
             permit_country=permit.country,
@@ -481,6 +483,18 @@ def write_flows(
     for _ in range(plants):
         flows.plant_reexport_excess()
     for p in flows.syndicate_permits:
+        if len(p.uses) == 1 and p.endorsed[0] > p.quantity:
+            # A syndicate permit issued for one consignment and endorsed for a bigger one: an
+            # over-endorsement as real as the planted ones, so the truth says so.
+            truth.pattern(
+                "over_endorsed_permit",
+                permit_number=p.number,
+                permit_country=p.country,
+                authorised=p.quantity,
+                endorsed=p.endorsed[0],
+                shipments=list(p.uses),
+                syndicate=p.holder.syndicate,
+            )
         if len(p.uses) < 2:
             continue
         truth.pattern(
