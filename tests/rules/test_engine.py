@@ -142,3 +142,21 @@ def test_rules_breaking_the_contract_fail_and_leave_earlier_alerts(rules_pool: S
     with pytest.raises(RuleError, match="the query failed"):
         _run(rules_pool, broken)
     assert set(_subjects(rules_pool, "customs")) == {"ship-1", "ship-2"}
+
+
+def test_a_rule_resting_on_a_value_the_sources_disagree_on_does_not_run(rules_pool: Settings) -> None:
+    # The registry and the FIU write the merged front company's name differently.
+    names = make_rule(
+        id="ownership.test-names", category="ownership", flags="Company", inputs=["parties"],
+        unambiguous=["parties.name"],
+        query="SELECT id AS subject, [id] AS entities, [id] AS evidence, datasets, name AS reason FROM parties",
+    )
+    report = _run(rules_pool, names, make_rule(**SEIZED_SHIPMENTS))
+    assert report.outcomes[0].status == "skipped"
+    message = report.outcomes[0].message or ""
+    assert "parties.name is ambiguous for" in message and "TSAVO CURIOS EXPORTS LIMITED vs" in message
+    assert report.outcomes[1].status == "ran"
+    with pytest.raises(RuleError, match=r"parties\.name is ambiguous"):
+        _run(rules_pool, names, strict=True)
+    with pytest.raises(ValueError, match="not a single-valued input column"):
+        make_rule(**{**SEIZED_SHIPMENTS, "unambiguous": ["shipments.transit_ports"]})

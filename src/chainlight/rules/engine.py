@@ -180,6 +180,34 @@ def missing_inputs(rule: Rule, counts: dict[str, int], tables: dict[str, rule_co
     return out
 
 
+def conflicts(con: duckdb.DuckDBPyConnection, rule: Rule, canon: str | None) -> list[str]:
+    """For each of the rule's ``unambiguous`` columns, a description of the entities whose
+    sources disagree on its value (empty when they all agree)."""
+    out: list[str] = []
+    for item in rule.unambiguous:
+        name, _, column = item.partition(".")
+        spec = INPUTS[name]
+        col = next(c for c in spec.columns if c.name == column)
+        schemata = ", ".join(f"'{s}'" for s in spec.schemata)
+        value = f"CAST(TRY_CAST(s.value AS {col.type}) AS VARCHAR)" if col.type in ("DOUBLE", "DATE") else "s.value"
+        entity = "coalesce(c.canonical_id, s.entity_id)" if canon else "s.entity_id"
+        join = f"LEFT JOIN {canon} c ON c.entity_id = s.entity_id" if canon else ""
+        rows = con.execute(
+            f"""SELECT count(*) OVER () AS n, id, values, datasets FROM (
+                    SELECT {entity} AS id, list(DISTINCT s.value ORDER BY s.value) AS values,
+                           list(DISTINCT s.dataset ORDER BY s.dataset) AS datasets
+                    FROM statements s {join}
+                    WHERE s.schema IN ({schemata}) AND s.prop = $prop
+                    GROUP BY 1 HAVING count(DISTINCT {value}) > 1
+                ) ORDER BY id LIMIT 3""",
+            {"prop": col.prop},
+        ).fetchall()
+        if rows:
+            examples = "; ".join(f"{r[1]}: {' vs '.join(r[2])} ({', '.join(r[3])})" for r in rows)
+            out.append(f"{item} is ambiguous for {rows[0][0]} entities, the sources disagree (e.g. {examples})")
+    return out
+
+
 def _insert_sql(rule: Rule, has_score: bool) -> str:
     score = "coalesce(CAST(score AS DOUBLE), $score)" if has_score else "$score"
     details = ", ".join(f'"{d}" := "{d}"' for d in rule.details)
@@ -238,6 +266,8 @@ def run(
         if progress:
             progress(rule.id)
         missing = missing_inputs(rule, report.input_rows, tables)
+        if not missing:
+            missing = conflicts(con, rule, canon)
         if missing:
             message = f"rule {rule.id} cannot run: " + "; ".join(missing)
             if strict:

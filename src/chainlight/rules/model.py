@@ -76,6 +76,11 @@ class Rule(BaseModel):
     parameters: dict[str, Parameter] = Field(default_factory=dict)
     query: str
     details: list[str] = Field(default_factory=list, description="Extra output columns kept as evidence figures.")
+    unambiguous: list[str] = Field(
+        default_factory=list,
+        description="Input columns (``input.column``) the rule's judgement rests on: when sources disagree on one "
+        "entity's value the rule does not run rather than judge on one of them.",
+    )
     truth: str | None = Field(default=None, description="The synthetic world's planted pattern kind it finds.")
 
     @field_validator("id")
@@ -91,6 +96,17 @@ class Rule(BaseModel):
         unknown = [v for v in value if v not in INPUTS]
         if unknown:
             raise ValueError(f"unknown input(s) {', '.join(unknown)}; known: {', '.join(INPUTS)}")
+        return value
+
+    @field_validator("unambiguous")
+    @classmethod
+    def _unambiguous(cls, value: list[str]) -> list[str]:
+        for item in value:
+            name, _, column = item.partition(".")
+            spec = INPUTS.get(name)
+            col = next((c for c in spec.columns if c.name == column), None) if spec else None
+            if col is None or col.prop is None or col.type.endswith("[]"):
+                raise ValueError(f"{item!r} is not a single-valued input column read from a property")
         return value
 
     @model_validator(mode="after")
