@@ -52,8 +52,11 @@ chainlight rules evaluate truth.json   # precision and recall against a syntheti
 - **Missing inputs stop a rule.** A rule whose inputs hold no rows, or whose configuration
   table is empty, does not run: `rules run` reports it as skipped with the reason, and
   `rules run RULE` naming it exits with an error, rather than reporting "no alerts" that
-  would read as a clean bill of health. A configuration file with a malformed value or two
-  rows for one key (ambiguous) is refused with its file, line and field.
+  would read as a clean bill of health. A rule also stops when the sources disagree on a value
+  it declares `unambiguous` (two datasets giving one permit different authorised quantities):
+  the message names the entities and values, and the rule runs again once the conflict is
+  resolved. A configuration file with a malformed value or two rows for one key (ambiguous) is
+  refused with its file, line and field.
 
 ## Writing a rule
 
@@ -61,8 +64,8 @@ A rule file has `id`, `title`, `category`, `severity`, `flags` (what a subject i
 `rationale`, `references`, `inputs` (tables that must hold rows), `optional_inputs`,
 `config` (configuration tables read as `cfg_<name>`), `parameters` (each with a value and a
 description; the query writes `$name`; users override them in the `parameters`
-configuration table), `query`, `details` (extra output columns kept as evidence figures) and
-`truth` (the synthetic world's planted pattern it finds, for evaluation). The query must
+configuration table), `query`, `details` (extra output columns kept as evidence figures),
+`unambiguous` (input columns whose conflicting values stop the rule) and `truth` (the synthetic world's planted pattern it finds, for evaluation). The query must
 return these columns:
 
 """
