@@ -2,8 +2,10 @@
 
 ``create_app`` wires the pieces and nothing else: routes come from :mod:`routes`, handlers
 from :mod:`views`, need-to-know from :mod:`access`, error pages and security headers from
-:mod:`errors`. The app reads and never writes: the evidence store is opened read-only per
-request, and the operational store is only queried.
+:mod:`errors`. The app reads, with two exceptions: resolution judgements (:mod:`resolution`,
+which rebuild the clusters) and alert triage (:mod:`alerts`, which writes to the operational
+store alone). Otherwise the evidence store is opened read-only per request, and the
+operational store is only queried.
 """
 
 from __future__ import annotations

@@ -20,7 +20,8 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
 from chainlight.graph.export import MEDIA_TYPES
-from chainlight.web import graph, resolution, views
+from chainlight.web import alerts, graph, resolution, views
+from chainlight.web.alert_payloads import AlertDetail, AlertList, RiskRanking
 from chainlight.web.graph_payloads import (
     CircularOwnerships,
     Communities,
@@ -145,12 +146,33 @@ ROUTES: tuple[Route, ...] = (
         errors=(404, 409, 422, 503), route_class=resolution.ApiRoute,
         files=tuple(dict.fromkeys(MEDIA_TYPES.values())),
     ),
+    # Alerts raised by the red-flag rules, in the viewer's view: JSON only, errors always JSON.
+    Route(
+        "/api/alerts", alerts.list_alerts, "alerts_list",
+        "The viewer's alerts, highest score first, filtered and a page at a time", AlertList,
+        errors=(409, 422, 503), route_class=resolution.ApiRoute,
+    ),
+    Route(
+        "/api/alerts/{alert_id}", alerts.get_alert, "alerts_get",
+        "One alert with its evidence (statements, trade records) and its triage history", AlertDetail,
+        errors=(404, 409, 422, 503), route_class=resolution.ApiRoute,
+    ),
+    Route(
+        "/api/alerts/{alert_id}/triage", alerts.triage, "alerts_triage",
+        "Confirm or dismiss an alert (or set it back to new) for the viewer's organisation", AlertDetail,
+        errors=(404, 409, 422, 503), methods=("POST",), route_class=resolution.ApiRoute,
+    ),
+    Route(
+        "/api/risk/entities", alerts.entity_risk, "risk_entities",
+        "Entities ranked by combined risk over the viewer's visible, undismissed alerts", RiskRanking,
+        errors=(409, 422, 503), route_class=resolution.ApiRoute,
+    ),
 )
 
 
 ERROR_DESCRIPTIONS = {
     404: "Not found",
-    409: "Not possible now (e.g. resolution has not run, or the graph has not been built)",
+    409: "Not possible now (e.g. resolution has not run, the graph has not been built, or the rules have not run)",
     422: "Invalid request",
     503: "The evidence store is busy",
 }
