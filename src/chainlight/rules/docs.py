@@ -65,8 +65,9 @@ A rule file has `id`, `title`, `category`, `severity`, `flags` (what a subject i
 `config` (configuration tables read as `cfg_<name>`), `parameters` (each with a value and a
 description; the query writes `$name`; users override them in the `parameters`
 configuration table), `query`, `details` (extra output columns kept as evidence figures),
-`unambiguous` (input columns whose conflicting values stop the rule) and `truth` (the synthetic world's planted pattern it finds, for evaluation). The query must
-return these columns:
+`unambiguous` (input columns whose conflicting values stop the rule) and `truth` (the
+synthetic world's planted pattern it finds, for evaluation). The query must return these
+columns:
 
 """
 
