@@ -118,7 +118,8 @@ def rules_run(
     from chainlight.rules.model import select
 
     settings = _settings(home, database_url)
-    total = len(select(rule_ids))
+    wanted = {r.rule.id for r in select(rule_ids)}
+    total = len(wanted)
     from chainlight.cli_common import step_progress
 
     with step_progress(not as_json) as start:
@@ -126,7 +127,7 @@ def rules_run(
         seen: set[str] = set()
 
         def progress(label: str) -> None:
-            if not label.startswith("preparing") and label not in seen:
+            if label in wanted and label not in seen:
                 seen.add(label)
                 advance(1)
 

@@ -26,6 +26,7 @@ from chainlight.reference.hs import WILDLIFE_HS_CODES
 from chainlight.rules import config as rule_config
 from chainlight.rules.inputs import INPUTS, materialise
 from chainlight.rules.model import REQUIRED_COLUMNS, LoadedRule, Rule, RuleError
+from chainlight.store import projections
 from chainlight.store.evidence import EvidenceStore
 
 ALERT_TABLES = (
@@ -246,9 +247,12 @@ def run(
     needed = sorted({name for r in rules for name in r.rule.all_inputs}, key=list(INPUTS).index)
     if progress:
         progress(f"preparing inputs: {', '.join(needed)}")
+    if projections.ensure_current(store) and progress:
+        progress("projections rebuilt")
     canon = None
     if clusters:
         merged = {k: v for k, v in clusters.items() if k != v}
+        merged.update({v: v for v in set(merged.values())})  # the canonical member, where it is one
         con.register("_arrow_canon", pa.table({"entity_id": pa.array(list(merged), pa.string()),
                                                "canonical_id": pa.array(list(merged.values()), pa.string())}))
         con.execute("CREATE OR REPLACE TEMP TABLE _canon AS SELECT * FROM _arrow_canon")

@@ -17,6 +17,9 @@ from typing import Final
 
 import duckdb
 
+from chainlight.model.ftm import model
+from chainlight.store.projections import table_name
+
 
 @dataclass(frozen=True, slots=True)
 class Column:
@@ -277,53 +280,136 @@ def create_empty(con: duckdb.DuckDBPyConnection, name: str) -> None:
     con.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" ({INPUTS[name].ddl()})')
 
 
-def _cast(column: Column, expr: str) -> str:
-    if column.type == "DATE":
-        return f"TRY_CAST({expr} AS DATE)"
-    if column.type == "DOUBLE":
-        return f"TRY_CAST({expr} AS DOUBLE)"
-    return expr
+def _proj(schema: str) -> str:
+    return '"' + table_name(schema) + '"'
 
 
-def _pivot_column(column: Column, entity_props: set[str]) -> str:
-    """One aggregate over the mapped statements ``m`` (columns prop, value)."""
-    assert column.prop is not None
-    flt = f"FILTER (WHERE m.prop = '{column.prop}')"
+def _value(column: Column, props: set[str], alias: str = "p") -> str:
+    """One input column from a projection row (sorted distinct value lists per property)."""
+    if column.prop is None or column.prop not in props:
+        return f"CAST(NULL AS {column.type})"
+    ref = f'{alias}."{column.prop}"'
     if column.type.endswith("[]"):
-        return f"list(DISTINCT m.value ORDER BY m.value) {flt}"
+        return ref
     if column.type == "DOUBLE":
-        return f"min(TRY_CAST(m.value AS DOUBLE)) {flt}"
+        return f"list_min(list_transform({ref}, lambda v: TRY_CAST(v AS DOUBLE)))"
     if column.type == "DATE":
-        return f"min(TRY_CAST(m.value AS DATE)) {flt}"
+        return f"list_min(list_transform({ref}, lambda v: TRY_CAST(v AS DATE)))"
     if column.type == "BOOLEAN":
-        return f"bool_or(lower(m.value) IN ('true', 'direct', 'yes', '1')) {flt}"
-    return f"min(m.value) {flt}"
+        return f"list_bool_or(list_transform({ref}, lambda v: lower(v) IN ('true', 'direct', 'yes', '1')))"
+    return f"{ref}[1]"
 
 
-def _mapped_statements(schemata: tuple[str, ...], props: set[str], canon: str | None) -> str:
-    """Statements of the schemata with entity ids and entity-valued props mapped to clusters."""
-    schema_list = ", ".join(f"'{s}'" for s in schemata)
-    prop_list = ", ".join(f"'{p}'" for p in sorted(props | {"id"}))
-    if not canon:
-        return (
-            f"SELECT entity_id AS id, schema, prop, value, dataset FROM statements "
-            f"WHERE schema IN ({schema_list}) AND prop IN ({prop_list})"
-        )
+def _schema_props(schema: str) -> set[str]:
+    return {name for name, prop in model[schema].properties.items() if not prop.stub}
+
+
+def _entity_columns(spec: Input) -> list[Column]:
+    """Columns holding entity ids (mapped to clusters when resolution merged them)."""
+    out = []
+    for column in spec.columns:
+        if column.prop is None:
+            continue
+        for schema in spec.schemata:
+            prop = model[schema].properties.get(column.prop)
+            if prop is not None and prop.type.name == "entity":
+                out.append(column)
+                break
+    return out
+
+
+_PARTY_EXTRA: Final = {
+    "schema": "p.schema",
+    "countries": "list_sort(list_distinct(list_transform(flatten([coalesce({country}, []), coalesce({jurisdiction}, "
+    "[]), coalesce({nationality}, [])]), lambda v: lower(v))))",
+    "addresses": "list_sort(list_distinct(list_transform({address}, lambda v: "
+    "lower(regexp_replace(trim(v), '\\s+', ' ', 'g')))))",
+    "is_official": "coalesce(list_has_any({topics}, ['role.pep', 'role.official']), FALSE) "
+    "OR coalesce(len(list_filter({topics}, lambda t: t LIKE 'gov.%')) > 0, FALSE) "
+    "OR coalesce(len({position}) > 0, FALSE) OR p.schema = 'PublicBody'",
+}
+
+
+def _party_extra(name: str, props: set[str]) -> str:
+    refs = {k: (f'p."{k}"' if k in props else "CAST(NULL AS VARCHAR[])")
+            for k in ("country", "jurisdiction", "nationality", "address", "topics", "position")}
+    return _PARTY_EXTRA[name].format(**refs)
+
+
+def _schema_sql(spec: Input, schema: str) -> str:
+    props = _schema_props(schema)
+    selects = []
+    for column in spec.columns:
+        if column.name == "id":
+            expr = "p.id"
+        elif column.name == "datasets":
+            expr = "p.datasets"
+        elif spec.name == "parties" and column.name in _PARTY_EXTRA:
+            expr = _party_extra(column.name, props)
+        else:
+            expr = _value(column, props)
+        selects.append(f'{expr} AS "{column.name}"')
+    return f"SELECT {', '.join(selects)} FROM {_proj(schema)} p"
+
+
+def _merge_sql(spec: Input, base: str, canon: str) -> str:
+    """Rows of entities resolution merged become one row per cluster."""
+    aggregates = []
+    for column in spec.columns:
+        q = f'"{column.name}"'
+        if column.name == "id":
+            aggregates.append(f"c.canonical_id AS {q}")
+        elif column.type.endswith("[]"):
+            aggregates.append(f"list_sort(list_distinct(flatten(list(b.{q})))) AS {q}")
+        elif column.type == "BOOLEAN":
+            aggregates.append(f"bool_or(b.{q}) AS {q}")
+        else:
+            aggregates.append(f"min(b.{q}) AS {q}")
     return f"""
-        SELECT coalesce(ce.canonical_id, s.entity_id) AS id, s.schema, s.prop,
-               CASE WHEN s.prop_type = 'entity' THEN coalesce(cv.canonical_id, s.value) ELSE s.value END AS value,
-               s.dataset
-        FROM statements s
-        LEFT JOIN {canon} ce ON ce.entity_id = s.entity_id
-        LEFT JOIN {canon} cv ON s.prop_type = 'entity' AND cv.entity_id = s.value
-        WHERE s.schema IN ({schema_list}) AND s.prop IN ({prop_list})
+        SELECT b.* FROM ({base}) b ANTI JOIN {canon} c ON c.entity_id = b.id
+        UNION ALL BY NAME
+        SELECT {", ".join(aggregates)} FROM ({base}) b JOIN {canon} c ON c.entity_id = b.id GROUP BY c.canonical_id
     """
 
 
-def build_sql(name: str, *, canon: str | None) -> str:
-    """The SELECT that materialises input ``name`` from the evidence store."""
+def _map_references(spec: Input, base: str, canon: str) -> str:
+    """Entity references mapped to their clusters."""
+    columns = _entity_columns(spec)
+    if not columns:
+        return base
+    joins, replaces, ctes = [], [], []
+    for i, column in enumerate(columns):
+        q = f'"{column.name}"'
+        if column.type.endswith("[]"):
+            ctes.append(
+                f"m{i} AS (SELECT b.id, list(DISTINCT coalesce(c.canonical_id, u.v) ORDER BY coalesce(c.canonical_id, "
+                f"u.v)) AS v FROM b, unnest(b.{q}) AS u(v) LEFT JOIN {canon} c ON c.entity_id = u.v GROUP BY b.id)"
+            )
+            joins.append(f"LEFT JOIN m{i} ON m{i}.id = b.id")
+            replaces.append(f"m{i}.v AS {q}")
+        else:
+            joins.append(f"LEFT JOIN {canon} c{i} ON c{i}.entity_id = b.{q}")
+            replaces.append(f"coalesce(c{i}.canonical_id, b.{q}) AS {q}")
+    with_ = ", ".join([f"b AS ({base})", *ctes])
+    return f"WITH {with_} SELECT b.* REPLACE ({', '.join(replaces)}) FROM b {' '.join(joins)}"
+
+
+_RELATION_ENDS: Final = {
+    "Family": ("family", "person", "relative", "relationship"),
+    "Associate": ("associate", "person", "associate", "relationship"),
+    "Employment": ("employment", "employee", "employer", "role"),
+    "Membership": ("membership", "member", "organization", "role"),
+    "Representation": ("representation", "agent", "client", "role"),
+}
+
+
+def build_sql(name: str, *, canon: str | None, present: set[str]) -> str | None:
+    """The SELECT that materialises input ``name`` from the store's projections (``present``
+    names the projection tables that exist); None when none of its schemata has entities."""
     spec = INPUTS[name]
     if name == "trade":
+        if "cites_trade" not in present:
+            return None
         return """
             SELECT record_id, [dataset] AS datasets, CAST(year AS INTEGER) AS year, appendix, taxon, class,
                    "order", family, genus, term, quantity, nullif(unit, '') AS unit, importer, exporter,
@@ -331,93 +417,63 @@ def build_sql(name: str, *, canon: str | None) -> str:
                    origin_permit_id
             FROM cites_trade
         """
+    schemata = [s for s in spec.schemata if table_name(s) in present]
+    if not schemata:
+        return None
     if name == "relations":
-        return _relations_sql(canon)
-    props = {c.prop for c in spec.columns if c.prop}
-    extra: dict[str, str] = {}
-    if name == "parties":
-        props |= {"country", "jurisdiction", "nationality", "position", "topics"}
-        extra = {
-            "schema": "min(m.schema)",
-            "countries": "list(DISTINCT lower(m.value) ORDER BY lower(m.value)) "
-            "FILTER (WHERE m.prop IN ('country', 'jurisdiction', 'nationality'))",
-            "addresses": "list(DISTINCT lower(regexp_replace(trim(m.value), '\\s+', ' ', 'g')) "
-            "ORDER BY lower(regexp_replace(trim(m.value), '\\s+', ' ', 'g'))) FILTER (WHERE m.prop = 'address')",
-            "is_official": "coalesce(bool_or(m.prop = 'topics' AND (m.value IN ('role.pep', 'role.official') "
-            "OR m.value LIKE 'gov.%')), FALSE) OR coalesce(bool_or(m.prop = 'position'), FALSE) "
-            "OR min(m.schema) = 'PublicBody'",
-        }
-    selects = []
-    for column in spec.columns:
-        if column.name == "id":
-            selects.append("m.id AS id")
-        elif column.name == "datasets":
-            selects.append("list(DISTINCT m.dataset ORDER BY m.dataset) AS datasets")
-        elif column.name in extra:
-            selects.append(f'{extra[column.name]} AS "{column.name}"')
-        elif column.prop:
-            selects.append(f'{_pivot_column(column, props)} AS "{column.name}"')
-        else:
-            selects.append(f'CAST(NULL AS {column.type}) AS "{column.name}"')
-    where_ids = ", ".join(f"'{s}'" for s in spec.schemata)
-    sql = f"""
-        SELECT {", ".join(selects)}
-        FROM ({_mapped_statements(spec.schemata, props, canon)}) m
-        GROUP BY m.id
-        HAVING bool_or(m.prop = 'id' AND m.schema IN ({where_ids}))
-    """
+        parts = []
+        for schema in schemata:
+            kind, source, target, label = _RELATION_ENDS[schema]
+            props = _schema_props(schema)
+            rel = f'p."{label}"[1]'
+            if label != "relationship" and "relationship" in props:
+                rel = f'coalesce(p."{label}"[1], p."relationship"[1])'
+            parts.append(
+                f"SELECT p.id, p.datasets, '{kind}' AS kind, p.\"{source}\"[1] AS source, "
+                f"p.\"{target}\"[1] AS target, {rel} AS relationship FROM {_proj(schema)} p"
+            )
+        sql = " UNION ALL ".join(parts)
+        if canon:
+            sql = f"""SELECT r.* REPLACE (coalesce(a.canonical_id, r.source) AS source,
+                                          coalesce(b.canonical_id, r.target) AS target)
+                      FROM ({sql}) r LEFT JOIN {canon} a ON a.entity_id = r.source
+                      LEFT JOIN {canon} b ON b.entity_id = r.target"""
+        return sql
+    sql = " UNION ALL BY NAME ".join(_schema_sql(spec, schema) for schema in schemata)
+    if canon:
+        sql = _map_references(spec, sql, canon)
+        if name in ("parties", "ports"):
+            sql = _merge_sql(spec, sql, canon)
     if name == "parties":
         # Employed by a public body: an official even without a position or topic.
-        sql = f"""
-            WITH p AS ({sql}),
-            employed AS (
-                SELECT DISTINCT r.source FROM ({_relations_sql(canon)}) r
-                JOIN p ON p.id = r.target AND p.schema = 'PublicBody' WHERE r.kind = 'employment'
-            )
-            SELECT p.* REPLACE (p.is_official OR e.source IS NOT NULL AS is_official)
-            FROM p LEFT JOIN employed e ON e.source = p.id
-        """
+        relations = build_sql("relations", canon=canon, present=present)
+        if relations is not None:
+            sql = f"""
+                WITH p AS ({sql}),
+                employed AS (
+                    SELECT DISTINCT r.source FROM ({relations}) r
+                    JOIN p ON p.id = r.target AND p.schema = 'PublicBody' WHERE r.kind = 'employment'
+                )
+                SELECT p.* REPLACE (p.is_official OR e.source IS NOT NULL AS is_official)
+                FROM p LEFT JOIN employed e ON e.source = p.id
+            """
     return sql
 
 
-_RELATION_ENDS: Final = {
-    "Family": ("family", "person", "relative"),
-    "Associate": ("associate", "person", "associate"),
-    "Employment": ("employment", "employee", "employer"),
-    "Membership": ("membership", "member", "organization"),
-    "Representation": ("representation", "agent", "client"),
-}
-
-
-def _relations_sql(canon: str | None) -> str:
-    props = {p for _, a, b in _RELATION_ENDS.values() for p in (a, b)} | {"relationship", "role"}
-    cases_kind = " ".join(f"WHEN '{s}' THEN '{k}'" for s, (k, _, _) in _RELATION_ENDS.items())
-    source = " OR ".join(f"(m.schema = '{s}' AND m.prop = '{a}')" for s, (_, a, _) in _RELATION_ENDS.items())
-    target = " OR ".join(f"(m.schema = '{s}' AND m.prop = '{b}')" for s, (_, _, b) in _RELATION_ENDS.items())
-    return f"""
-        SELECT m.id, list(DISTINCT m.dataset ORDER BY m.dataset) AS datasets,
-               CASE min(m.schema) {cases_kind} END AS kind,
-               min(m.value) FILTER (WHERE {source}) AS source,
-               min(m.value) FILTER (WHERE {target}) AS target,
-               min(m.value) FILTER (WHERE m.prop IN ('relationship', 'role')) AS relationship
-        FROM ({_mapped_statements(tuple(_RELATION_ENDS), props, canon)}) m
-        GROUP BY m.id
-        HAVING bool_or(m.prop = 'id')
-    """
-
-
 def materialise(con: duckdb.DuckDBPyConnection, names: list[str], canon: str | None = None) -> dict[str, int]:
-    """Create the named inputs as temp tables from the store on ``con``; return row counts.
-    ``canon`` names a table (entity_id, canonical_id) mapping entities to resolved clusters."""
-    tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    """Create the named inputs as temp tables on ``con`` from the store's projections (which
+    must be current: see :func:`chainlight.store.projections.ensure_current`); return row
+    counts. ``canon`` names a table (entity_id, canonical_id) of every member of every cluster
+    resolution formed (its canonical member included)."""
+    present = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
     counts: dict[str, int] = {}
     for name in names:
         spec = INPUTS[name]
-        if name == "trade" and "cites_trade" not in tables:
+        sql = build_sql(name, canon=canon, present=present)
+        if sql is None:
             create_empty(con, name)
         else:
             columns = ", ".join(f'"{c.name}"' for c in spec.columns)
-            sql = build_sql(name, canon=canon)
             con.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS SELECT {columns} FROM ({sql})')
         counts[name] = int(con.execute(f'SELECT count(*) FROM "{name}"').fetchall()[0][0])
     return counts

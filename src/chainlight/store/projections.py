@@ -59,6 +59,31 @@ def projection_sql(schema_name: str, present: Iterable[str] | None = None) -> st
     """
 
 
+def _statements_state(store: EvidenceStore) -> tuple[int, str]:
+    """A cheap signature of the statements table: its row count and latest ``last_seen``
+    (statements are only ever added, and an added one moves one of the two)."""
+    count, latest = store.fetchall("SELECT count(*), CAST(max(last_seen) AS VARCHAR) FROM statements")[0]
+    return int(count), str(latest)
+
+
+def current(store: EvidenceStore) -> bool:
+    """Whether the projections were rebuilt from the statements as they are now."""
+    tables = {r[0] for r in store.fetchall("SELECT table_name FROM duckdb_tables()")}
+    if "proj_state" not in tables:
+        return False
+    rows = store.fetchall("SELECT statements, latest FROM proj_state")
+    return bool(rows) and (int(rows[0][0]), str(rows[0][1])) == _statements_state(store)
+
+
+def ensure_current(store: EvidenceStore) -> bool:
+    """Rebuild every projection when the statements changed since the last rebuild (an ingest
+    that was told not to rebuild, or a store written by something else); True when it did."""
+    if current(store):
+        return False
+    rebuild(store)
+    return True
+
+
 def rebuild(store: EvidenceStore, schemata: Iterable[str] | None = None) -> dict[str, int]:
     """Rebuild projections for the given schemata (all that have statements when None)."""
     present = [r[0] for r in store.fetchall("SELECT DISTINCT schema FROM statements WHERE prop = 'id'")]
@@ -75,4 +100,8 @@ def rebuild(store: EvidenceStore, schemata: Iterable[str] | None = None) -> dict
             table = table_name(name)
             con.execute(f"CREATE OR REPLACE TABLE {table} AS {projection_sql(name, used.get(name, set()))}")
             counts[name] = int(store.scalar(f"SELECT count(*) FROM {table}"))
+        if schemata is None:
+            statements, latest = _statements_state(store)
+            con.execute("CREATE OR REPLACE TABLE proj_state (statements BIGINT, latest VARCHAR)")
+            con.execute("INSERT INTO proj_state VALUES (?, ?)", [statements, latest])
     return counts
