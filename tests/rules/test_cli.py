@@ -25,7 +25,8 @@ def _cli(*args: str, settings: Settings | None = None) -> subprocess.CompletedPr
 
 def _error_line(result: subprocess.CompletedProcess[str], text: str) -> None:
     assert result.returncode == 1, result.stdout
-    assert text in result.stderr and result.stderr.startswith("error:") and "Traceback" not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]  # after any progress bar
+    assert text in last and last.startswith("error:") and "Traceback" not in result.stderr
 
 
 def test_rules_list_show_and_test() -> None:
