@@ -33,8 +33,8 @@ SAME = [
 ]
 
 
-def load_graph_pool(settings: Settings) -> None:
-    """Ingest the three sources, resolve, judge the cross-source identities, build the graph."""
+def load_pool(settings: Settings) -> None:
+    """Ingest the three sources, resolve, and judge the cross-source identities."""
     operational = pipeline.open_operational(settings)
     try:
         operational.ensure_sharing_group("taskforce", ["ngo", "customs", "fiu"])
@@ -46,6 +46,11 @@ def load_graph_pool(settings: Settings) -> None:
     pipeline.resolve(settings)
     for left, right in SAME:
         pipeline.judge(settings, left, right, "same", author="analyst", organisation="fiu")
+
+
+def load_graph_pool(settings: Settings) -> None:
+    """The pool, with its graph built."""
+    load_pool(settings)
     pipeline.graph_build(settings)
 
 

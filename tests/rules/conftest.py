@@ -11,25 +11,14 @@ from typing import Any
 
 import pytest
 
-from chainlight import pipeline
 from chainlight.rules.model import Fixtures, LoadedRule, Rule
 from chainlight.settings import Settings
-from tests.conftest import FIXTURES
-from tests.graph.conftest import SAME, SOURCES
+from tests.graph.conftest import load_pool
 
 
 def load_rules_pool(settings: Settings) -> None:
-    operational = pipeline.open_operational(settings)
-    try:
-        operational.ensure_sharing_group("taskforce", ["ngo", "customs", "fiu"])
-    finally:
-        operational.dispose()
-    for dataset, (file, owner, marking, group) in SOURCES.items():
-        pipeline.ingest(settings, "ftm", [FIXTURES / "graph" / file], dataset=dataset, marking=marking, owner=owner,
-                        sharing_group=group)
-    pipeline.resolve(settings)
-    for left, right in SAME:
-        pipeline.judge(settings, left, right, "same", author="analyst", organisation="fiu")
+    """The graph tests' pool (ingested, resolved, judged); rules need no graph."""
+    load_pool(settings)
 
 
 @pytest.fixture(scope="session")
