@@ -65,6 +65,17 @@ def rebuild_projections(settings: Settings) -> dict[str, int]:
         return projections.rebuild(store)
 
 
+def standing_verdicts(settings: Settings) -> list[Any]:
+    """Every standing same/different/unsure judgement (the latest per pair, not undone)."""
+    from chainlight.resolve import service
+
+    operational = open_operational(settings)
+    try:
+        return service.verdicts(operational)
+    finally:
+        operational.dispose()
+
+
 def visible_datasets(settings: Settings, organisation: str) -> list[str]:
     """Names of the registered datasets that ``organisation`` may read."""
     operational = open_operational(settings)
@@ -135,15 +146,11 @@ def resolve(
     progress: Callable[[str, int | None], Callable[[int], None]] | None = None,
 ) -> Any:
     """Run entity resolution over every dataset (see :mod:`chainlight.resolve.engine`)."""
-    from chainlight.resolve import engine, service
+    from chainlight.resolve import engine
 
     if not settings.evidence_path.exists():
         raise engine.ResolutionNotRun(f"no evidence store at {settings.evidence_path}: ingest something first")
-    operational = open_operational(settings)
-    try:
-        verdicts = service.verdicts(operational)
-    finally:
-        operational.dispose()
+    verdicts = standing_verdicts(settings)
     with EvidenceStore(settings.evidence_path) as store:
         return engine.resolve(
             store, verdicts, groups=groups, full=full, em=em, threshold=threshold,
@@ -268,11 +275,7 @@ def rules_run(
     from chainlight.resolve import service
 
     rules = model.select(ids)
-    operational = open_operational(settings)
-    try:
-        verdicts = service.verdicts(operational)
-    finally:
-        operational.dispose()
+    verdicts = standing_verdicts(settings)
     with EvidenceStore(settings.evidence_path) as store:
         clusters = None
         if service.has_resolution(store):
