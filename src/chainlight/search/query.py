@@ -1,0 +1,357 @@
+"""Fuzzy name search with facets over the serving index, for one reader's datasets.
+
+A query is normalised and cut into trigrams (:mod:`chainlight.search.text`). The postings of
+those trigrams, *in the datasets the reader may see only*, are read from the index and merged
+(numpy), giving for every name that shares a trigram with the query how many it shares; each
+name's score follows from that count and the name's own trigram count, and a record scores as
+its best name. Records scoring at least :data:`MIN_SCORE` match; they are ranked by score, then
+by caption, and grouped by entity id. Facet counts (schema, country, dataset, marking) count
+distinct entities among the matches, with every filter applied.
+
+Need-to-know holds because nothing outside the visible datasets is ever read: postings, their
+sizes (used to choose trigrams) and records are all per dataset, so a hidden dataset changes
+neither the results nor the counts nor the order of anything a reader sees.
+
+Very common trigrams are expensive and say little. When the query's trigrams hold more than
+:data:`MAX_POSTINGS` postings in all, the rarest are read first, spread over the query so that
+one typo cannot hide all of them, and scores are estimated from those; the top of the ranking
+is then rescored exactly from the names themselves, and the answer says it is ``approximate``.
+Without a query, search browses: every visible record passing the filters, by caption.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import orjson
+
+from chainlight.model.markings import Marking, most_restrictive
+from chainlight.search import text
+from chainlight.search.reader import Loaded
+
+#: A record matches when its best name scores at least this (see text.score).
+MIN_SCORE = 0.55
+#: Postings read for one query before the commonest trigrams are left out.
+MAX_POSTINGS = 250_000
+#: Trigrams read at least, however common (spread over the query).
+MIN_GRAMS = 3
+#: Candidates rescored exactly from their names when scores were estimated.
+RESCORE = 300
+#: Deepest page a search may ask for.
+MAX_OFFSET = 10_000
+
+Ints = npt.NDArray[np.int64]
+Floats = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    schema: str | None = None
+    country: str | None = None
+    dataset: str | None = None
+    marking: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One entity found: its records in the visible datasets that matched."""
+
+    entity_id: str
+    caption: str
+    schema: str
+    score: float | None
+    matched: str | None
+    names: list[str]
+    countries: list[str]
+    datasets: list[str]
+    marking: Marking
+
+
+@dataclass(slots=True)
+class Page:
+    query: str
+    normalised: str
+    filters: Filters
+    total: int
+    offset: int
+    limit: int
+    hits: list[Hit]
+    facets: dict[str, list[tuple[str, int]]]
+    approximate: bool = False
+    marking: Marking = Marking.CLEAR
+    datasets: list[str] = field(default_factory=list)
+
+
+def _allowed(index: Loaded, visible: Mapping[str, Marking], filters: Filters) -> dict[int, str]:
+    """Dataset numbers of the index the reader may search, narrowed by the dataset and marking
+    filters; a filter naming something hidden or unknown leaves nothing (as a missing one would)."""
+    out = {}
+    for name, marking in visible.items():
+        number = index.datasets.get(name)
+        if number is None:
+            continue
+        if filters.dataset is not None and name != filters.dataset:
+            continue
+        if filters.marking is not None and marking.value != filters.marking:
+            continue
+        out[number] = name
+    return out
+
+
+def _postings(
+    con: sqlite3.Connection, codes: Sequence[int], positions: Sequence[int], datasets: list[int]
+) -> tuple[list[int], bool]:
+    """The trigrams to read: all of them when their postings fit :data:`MAX_POSTINGS`, else the
+    rarest, spread over the query (no two within three characters) before any others."""
+    marks = ",".join("?" * len(datasets))
+    grams = ",".join("?" * len(codes))
+    sizes = dict(con.execute(
+        f"SELECT gram, sum(n) FROM postings WHERE gram IN ({grams}) AND dataset IN ({marks}) GROUP BY gram",
+        [*codes, *datasets],
+    ).fetchall())
+    present = [(sizes[c], p, c) for c, p in zip(codes, positions, strict=True) if c in sizes]
+    if sum(n for n, _, _ in present) <= MAX_POSTINGS:
+        return [c for _, _, c in present], False
+    present.sort()
+    chosen: list[tuple[int, int, int]] = []
+    spent = 0
+    for n, p, c in present:  # rare and spread out first
+        if any(abs(p - q) < 3 for _, q, _ in chosen):
+            continue
+        if spent + n > MAX_POSTINGS and len(chosen) >= MIN_GRAMS:
+            break
+        chosen.append((n, p, c))
+        spent += n
+    for n, p, c in present:  # then whatever else fits
+        if (n, p, c) not in chosen and spent + n <= MAX_POSTINGS:
+            chosen.append((n, p, c))
+            spent += n
+    return [c for _, _, c in chosen], True
+
+
+def _shared(con: sqlite3.Connection, codes: list[int], datasets: list[int]) -> tuple[Ints, Ints]:
+    """Key numbers sharing at least one of ``codes`` and how many they share (keys ascending)."""
+    if not codes:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    rows = con.execute(
+        f"SELECT keys FROM postings WHERE gram IN ({','.join('?' * len(codes))}) "
+        f"AND dataset IN ({','.join('?' * len(datasets))})",
+        [*codes, *datasets],
+    ).fetchall()
+    if not rows:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    merged = np.concatenate([np.frombuffer(r[0], dtype=np.int32) for r in rows])
+    merged.sort(kind="stable")  # sorted runs: a merge, not a full sort
+    starts = np.flatnonzero(np.concatenate([[True], merged[1:] != merged[:-1]]))
+    counts = np.diff(np.append(starts, len(merged)))
+    return merged[starts].astype(np.int64), counts.astype(np.int64)
+
+
+def _scores(shared: Ints, query_size: int, key_size: npt.NDArray[Any]) -> Floats:
+    sizes = key_size.astype(np.float64)
+    shared_f = np.minimum(shared.astype(np.float64), sizes)
+    return 0.5 * shared_f / query_size + shared_f / (query_size + sizes)
+
+
+def _best_per_record(index: Loaded, keys: Ints, scores: Floats) -> tuple[Ints, Floats]:
+    """Each record's best key score (keys of one record are numbered consecutively)."""
+    if not len(keys):
+        return keys, scores
+    records = index.key_record[keys].astype(np.int64)
+    starts = np.flatnonzero(np.concatenate([[True], records[1:] != records[:-1]]))
+    return records[starts], np.maximum.reduceat(scores, starts)
+
+
+def _countries_of(index: Loaded, records: Ints) -> tuple[Ints, Ints]:
+    """(row in ``records``, country number) for every country of each record."""
+    lo = index.record_country_ptr[records].astype(np.int64)
+    hi = index.record_country_ptr[records + 1].astype(np.int64)
+    lengths = hi - lo
+    rows = np.repeat(np.arange(len(records), dtype=np.int64), lengths)
+    offsets = np.arange(int(lengths.sum()), dtype=np.int64) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    return rows, index.record_country[np.repeat(lo, lengths) + offsets].astype(np.int64)
+
+
+def _filter(index: Loaded, records: Ints, filters: Filters) -> npt.NDArray[np.bool_]:
+    keep = np.ones(len(records), dtype=bool)
+    if filters.schema is not None:
+        number = index.schemata.index(filters.schema) if filters.schema in index.schemata else -1
+        keep &= index.record_schema[records] == number
+    if filters.country is not None:
+        number = index.countries.index(filters.country) if filters.country in index.countries else -1
+        rows, codes = _countries_of(index, records)
+        has = np.zeros(len(records), dtype=bool)
+        has[rows[codes == number]] = True
+        keep &= has
+    return keep
+
+
+def _distinct_counts(entity: Ints, values: Ints, size: int) -> Ints:
+    """Entities per value, for rows sorted by entity (an entity with two rows of one value counts once)."""
+    if not len(values):
+        return np.zeros(size, dtype=np.int64)
+    pairs = np.unique(entity * max(size, 1) + values)
+    return np.bincount(pairs % max(size, 1), minlength=size)
+
+
+def _facets(
+    index: Loaded, records: Ints, allowed: dict[int, str], visible: Mapping[str, Marking]
+) -> dict[str, list[tuple[str, int]]]:
+    """Distinct entities per schema, country, dataset and marking among ``records`` (ascending)."""
+    entity = index.record_entity[records].astype(np.int64)
+    schema = _distinct_counts(entity, index.record_schema[records].astype(np.int64), len(index.schemata))
+    rows, codes = _countries_of(index, records)
+    country = _distinct_counts(entity[rows], codes, len(index.countries))
+    dataset = np.bincount(index.record_dataset[records].astype(np.int64), minlength=max(allowed, default=0) + 1)
+    markings = {m: i for i, m in enumerate(Marking)}
+    marking_of = np.zeros(max(allowed, default=0) + 1, dtype=np.int64)
+    for number, name in allowed.items():
+        marking_of[number] = markings[visible[name]]
+    marking = _distinct_counts(entity, marking_of[index.record_dataset[records].astype(np.int64)], len(markings))
+
+    def ranked(pairs: list[tuple[str, int]]) -> list[tuple[str, int]]:
+        return sorted(((k, int(n)) for k, n in pairs if n), key=lambda kv: (-kv[1], kv[0]))
+
+    return {
+        "schema": ranked(list(zip(index.schemata, schema.tolist(), strict=False))),
+        "country": ranked(list(zip(index.countries, country.tolist(), strict=False))),
+        "dataset": ranked([(allowed[n], int(dataset[n])) for n in allowed if n < len(dataset)]),
+        "marking": ranked([(m.value, int(marking[i])) for m, i in markings.items()]),
+    }
+
+
+def _rows(con: sqlite3.Connection, records: Sequence[int]) -> dict[int, tuple[Any, ...]]:
+    if not records:
+        return {}
+    found = con.execute(
+        f"SELECT id, entity_id, dataset, schema, caption, names, countries FROM records "
+        f"WHERE id IN ({','.join('?' * len(records))})",
+        list(records),
+    ).fetchall()
+    return {r[0]: r for r in found}
+
+
+def _rescore(con: sqlite3.Connection, key: str, records: Ints, scores: Floats) -> Floats:
+    """Exact scores for ``records``, from their names (used when the postings were sampled)."""
+    rows = _rows(con, records.tolist())
+    exact = scores.copy()
+    for i, record in enumerate(records.tolist()):
+        row = rows.get(record)
+        if row is not None:
+            names = orjson.loads(row[5]) or [row[4]]
+            exact[i] = max(text.name_score(key, text.normalise(n)) for n in names)
+    return exact
+
+
+def _first_entities(index: Loaded, ordered: Ints, need: int) -> Ints:
+    """The first ``need`` entities in order of their first record in ``ordered``. Only as long a
+    prefix as needed is grouped: an entity's first record in a prefix is its first overall."""
+    n = max(need * 4, 256)
+    while True:
+        prefix = ordered[:n]
+        entity = index.record_entity[prefix].astype(np.int64)
+        _, first = np.unique(entity, return_index=True)
+        first.sort()
+        if len(first) >= need or n >= len(ordered):
+            return entity[first][:need]
+        n *= 4
+
+
+def _count_entities(index: Loaded, records: Ints) -> int:
+    """Distinct entities among ``records`` (ascending; records are numbered in entity order)."""
+    if not len(records):
+        return 0
+    entity = index.record_entity[records]
+    return int(np.count_nonzero(entity[1:] != entity[:-1])) + 1
+
+
+def search(
+    index: Loaded,
+    con: sqlite3.Connection,
+    visible: Mapping[str, Marking],
+    query: str,
+    filters: Filters = Filters(),
+    *,
+    offset: int = 0,
+    limit: int = 20,
+) -> Page:
+    """One page of entities matching ``query`` (every visible entity when it is blank), with facets."""
+    allowed = _allowed(index, visible, filters)
+    key, codes, positions = text.query_grams(query)
+    approximate = False
+    score_of: dict[int, float] = {}
+    if not allowed:
+        records = ordered = np.zeros(0, dtype=np.int64)
+    elif key and codes:
+        chosen, approximate = _postings(con, codes, positions, sorted(allowed))
+        keys, shared = _shared(con, chosen, sorted(allowed))
+        if approximate and len(chosen):
+            shared = np.rint(shared * (len(codes) / len(chosen))).astype(np.int64)
+        scores = _scores(shared, len(codes), index.key_size[keys])
+        records, best = _best_per_record(index, keys, scores)
+        keep = _filter(index, records, filters)
+        records, best = records[keep], best[keep]
+        if approximate and len(records):
+            top = np.argsort(-best, kind="stable")[:RESCORE]
+            best = best.copy()
+            best[top] = _rescore(con, key, records[top], best[top])
+        hit = best >= MIN_SCORE
+        records, best = records[hit], best[hit]
+        order = np.lexsort((index.caption_rank[records], -best))
+        score_of = dict(zip(records.tolist(), best.tolist(), strict=True))
+        ordered = records[order]
+    else:
+        lookup = np.zeros(max(len(index.datasets), 1), dtype=bool)
+        lookup[list(allowed)] = True
+        mask = lookup[index.record_dataset]
+        records = np.flatnonzero(mask).astype(np.int64)
+        records = records[_filter(index, records, filters)]
+        keep = np.zeros(index.records, dtype=bool)
+        keep[records] = True
+        ordered = index.by_caption[keep[index.by_caption]].astype(np.int64)
+    records = np.sort(records)
+    total = _count_entities(index, records)
+    facets = _facets(index, records, allowed, visible)
+    page = _first_entities(index, ordered, offset + limit)[offset:]
+    chosen = ordered[np.isin(index.record_entity[ordered], page)].tolist()
+    hits = _hits(_rows(con, chosen), chosen, allowed, visible, key, score_of)
+    shown = sorted({d for h in hits for d in h.datasets})
+    return Page(
+        query=query, normalised=key, filters=filters, total=total, offset=offset, limit=limit, hits=hits,
+        facets=facets, approximate=approximate, marking=most_restrictive(visible[d] for d in shown), datasets=shown,
+    )
+
+
+def _hits(
+    rows: dict[int, tuple[Any, ...]],
+    ordered: list[int],
+    allowed: dict[int, str],
+    visible: Mapping[str, Marking],
+    key: str,
+    score_of: dict[int, float],
+) -> list[Hit]:
+    grouped: dict[str, list[tuple[Any, ...]]] = {}
+    for record in ordered:
+        row = rows[record]
+        grouped.setdefault(row[1], []).append(row)
+    hits = []
+    for entity_id, found in grouped.items():
+        best = found[0]
+        names = list(dict.fromkeys(n for r in found for n in orjson.loads(r[5])))
+        countries = sorted({c for r in found for c in orjson.loads(r[6])})
+        datasets = sorted({allowed[r[2]] for r in found})
+        matched = None
+        if key and names:
+            matched = max(names, key=lambda n: text.name_score(key, text.normalise(n)))
+        score = max((score_of.get(r[0], 0.0) for r in found), default=None) if score_of else None
+        hits.append(Hit(
+            entity_id=entity_id, caption=best[4], schema=best[3], score=None if score is None else round(score, 4),
+            matched=matched, names=names[:8], countries=countries, datasets=datasets,
+            marking=most_restrictive(visible[d] for d in datasets),
+        ))
+    return hits
