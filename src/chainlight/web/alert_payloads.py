@@ -137,3 +137,47 @@ class EntityRisk(BaseModel):
 
 class RiskRanking(BaseModel):
     entities: list[EntityRisk] = Field(description="Highest risk first.")
+
+
+# The alerts pages (routes in chainlight.web.alert_pages): each page's JSON twin answers one of
+# these, built by the same loader as the page, from the same functions as the API above.
+
+
+class RuleFacet(BaseModel):
+    """A rule with alerts the viewer may see, and how many (filters other than the rule's ignored)."""
+
+    rule_id: str
+    title: str
+    category: str
+    alerts: int = Field(description="Visible alerts of this rule.")
+
+
+class AlertFilters(BaseModel):
+    """The filters a queue page was asked for, as it applied them."""
+
+    rule: str | None = None
+    category: str | None = None
+    state: TriageState | None = None
+    entity: str | None = None
+    min_score: float | None = None
+
+
+class AlertQueue(AlertList):
+    """The alerts queue page: a page of the viewer's alerts with what its filters offer."""
+
+    rules_run: bool = Field(description="False until 'chainlight rules run' has made the alerts (the list is empty).")
+    filters: AlertFilters
+    rules: list[RuleFacet] = Field(description="Rules with visible alerts, most alerts first.")
+    categories: list[str] = Field(description="The rule categories a filter may name.")
+    names: dict[str, str] = Field(
+        description="Entity id -> a name of it from a visible dataset, for the entities the page lists."
+    )
+
+
+class AlertPage(AlertDetail):
+    """The alert page: the alert, its evidence and history, with names and dataset markings."""
+
+    names: dict[str, str] = Field(description="Entity id -> a name of it from a visible dataset.")
+    dataset_markings: dict[str, Marking] = Field(description="The marking of each dataset the alert derives from.")
+    purpose: str | None = Field(description="The purpose given to read it (RED and AMBER+STRICT alerts need one).")
+    may_triage: bool = Field(description="Whether the viewer's role may triage (analyst or admin).")

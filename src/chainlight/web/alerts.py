@@ -13,8 +13,9 @@ for each request (:class:`~chainlight.web.catalogue.EvidenceReader`).
 
 Triage is the second thing the web app writes, after resolution judgements: the decision goes
 to the operational store only (``alert_triage``, per organisation, never updated: the latest
-row stands). As for judgements there is no login yet, so the author recorded is
-``web:<organisation>``, the viewer's organisation, and the decision is that organisation's.
+row stands). The decision is the viewer's organisation's; the author recorded is the signed-in
+person, or ``web:<organisation>`` in an app trusted to answer for one organisation. Triage
+needs the analyst role (403 otherwise) and is recorded in the access log.
 Errors are JSON :class:`~chainlight.web.payloads.Problem` answers (the routes use
 :class:`chainlight.web.resolution.ApiRoute`).
 """
@@ -25,12 +26,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Path, Query
+from fastapi import Depends, HTTPException, Path, Query, Request
 
 from chainlight.rules import alerts as rule_alerts
 from chainlight.rules.model import CATEGORIES
 from chainlight.store.evidence import EvidenceStore
 from chainlight.store.operational import OperationalError
+from chainlight.web import access
 from chainlight.web.access import Viewer, current_viewer
 from chainlight.web.alert_payloads import (
     Alert,
@@ -65,6 +67,12 @@ def alert_store(svc: Services, viewer: Viewer) -> Iterator[tuple[EvidenceStore, 
         if store is None or not rule_alerts.computed(store):
             raise HTTPException(status_code=409, detail=NOT_RUN)
         yield store, reader
+
+
+def author(viewer: Viewer) -> str:
+    """Who a triage decision is recorded as: the signed-in person (their e-mail address), or
+    ``web:ORGANISATION`` in an app trusted to answer for one organisation."""
+    return f"web:{viewer.organisation}" if viewer.via == "trusted" else viewer.user
 
 
 def _not_found(alert_id: str) -> HTTPException:
@@ -118,23 +126,28 @@ def get_alert(alert_id: AlertId, svc: ServicesDep, viewer: ViewerDep) -> AlertDe
         return _detail(store, svc, reader, alert_id)
 
 
-def triage(alert_id: AlertId, body: TriageRequest, svc: ServicesDep, viewer: ViewerDep) -> AlertDetail:
+def triage(
+    alert_id: AlertId, body: TriageRequest, request: Request, svc: ServicesDep, viewer: ViewerDep
+) -> AlertDetail:
+    access.require_role(viewer, "analyst")
     reason = (body.reason or "").strip() or None
     if body.state == "dismissed" and reason is None:
         raise HTTPException(status_code=422, detail=NEEDS_REASON)
-    # There is no login yet (issue 6 will add it): as for judgements, the author is the viewer's
-    # organisation, marked as coming from the web app, and the decision is that organisation's.
-    author = f"web:{viewer.organisation}"
     with alert_store(svc, viewer) as (store, reader):
         try:  # checks that the viewer may see the alert before anything is written
-            rule_alerts.triage_alert(
-                store, svc.operational, reader, alert_id, body.state, author=author, reason=reason
+            alert = rule_alerts.triage_alert(
+                store, svc.operational, reader, alert_id, body.state, author=author(viewer), reason=reason
             )
         except rule_alerts.AlertError:
             raise _not_found(alert_id) from None
         except OperationalError as exc:
             raise HTTPException(status_code=422, detail=f"{str(exc)[:1].upper()}{str(exc)[1:]}.") from None
-        return _detail(store, svc, reader, alert_id)
+        detail = _detail(store, svc, reader, alert_id)
+    access.audit(
+        request, viewer, "alert.triage", alert_id, marking=alert.marking,
+        detail=body.state if reason is None else f"{body.state}: {reason}",
+    )
+    return detail
 
 
 def entity_risk(

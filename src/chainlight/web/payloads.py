@@ -12,6 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from chainlight.web.alert_payloads import Alert
+
 
 class SchemaCount(BaseModel):
     schema_name: str = Field(alias="schema", description="FollowTheMoney schema, e.g. Shipment.")
@@ -49,6 +51,11 @@ class Home(BaseModel):
     datasets: list[DatasetSummary]
     totals: Totals
     schemata: list[SchemaCount] = Field(description="Entities per schema over the visible datasets.")
+    latest_alerts: list[Alert] | None = Field(
+        default=None,
+        description="The viewer's latest alerts (at most 10, the last run's first, highest score first); "
+        "null until 'chainlight rules run' has made the alerts.",
+    )
 
 
 class IngestRun(BaseModel):

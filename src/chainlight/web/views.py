@@ -15,7 +15,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
 import chainlight
-from chainlight.web import access, catalogue
+from chainlight.web import access, alert_pages, catalogue
 from chainlight.web.access import Viewer, current_viewer
 from chainlight.web.payloads import DatasetDetail, Health, Home, Versions
 from chainlight.web.services import Services, services
@@ -28,7 +28,9 @@ ServicesDep = Annotated[Services, Depends(services)]
 def load_home(svc: Services, viewer: Viewer) -> Home:
     datasets = access.visible_datasets(svc.operational, viewer)
     with svc.evidence.open() as store:
-        return catalogue.home(store, viewer, datasets)
+        home = catalogue.home(store, viewer, datasets)
+        home.latest_alerts = alert_pages.latest_alerts(store, svc, viewer)
+        return home
 
 
 def load_dataset(svc: Services, viewer: Viewer, name: str) -> DatasetDetail:
