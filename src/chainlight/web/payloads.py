@@ -184,3 +184,58 @@ class ClusterMap(BaseModel):
     offset: int
     limit: int
     next_offset: int | None = Field(description="Offset of the next page; null on the last.")
+
+
+# The review queue page (routes in chainlight.web.review_pages): each pair with both records
+# side by side and the features behind its score, all from the viewer's visible datasets.
+
+
+class RecordProperty(BaseModel):
+    """One property of a record under review, with its values in visible datasets."""
+
+    prop: str
+    values: list[str]
+    datasets: list[str] = Field(description="The visible datasets these values come from.")
+
+
+class ReviewSide(BaseModel):
+    """One entity of a pair under review, as the viewer's visible datasets describe it."""
+
+    entity_id: str
+    name: str | None
+    schemata: list[str]
+    datasets: list[str]
+    properties: list[RecordProperty] = Field(description="Its properties (at most 200 values), by property name.")
+
+
+class ReviewPair(BaseModel):
+    """A pair the model is unsure of, with both sides and the links (features, weights) between them."""
+
+    left: ReviewSide
+    right: ReviewSide
+    group: str
+    match_probability: float
+    value: float = Field(description="How much a verdict would decide; the queue is sorted by it.")
+    datasets: list[str]
+    cluster_sizes: list[int]
+    unsure: bool = Field(description="Someone judged the pair 'unsure' (such pairs come last).")
+    links: list[MatchLink] = Field(description="Every visible link between the two, feature by feature.")
+
+
+class LastJudgement(BaseModel):
+    """The pair the viewer judged last (from the address the judgement form sends them back to)."""
+
+    left: str
+    right: str
+    verdict: str | None = Field(description="The standing verdict on the pair; null when none stands (undone).")
+    author: str | None
+
+
+class ReviewPage(BaseModel):
+    """The review queue page: the most valuable uncertain pairs, each ready for a verdict."""
+
+    resolution_run: bool = Field(description="False until 'chainlight resolve' has run (the queue is empty).")
+    pairs: list[ReviewPair]
+    limit: int
+    may_judge: bool = Field(description="Whether the viewer's role may record judgements (analyst or admin).")
+    last: LastJudgement | None = Field(description="The pair judged last, with an undo while its verdict stands.")

@@ -8,8 +8,10 @@ record in a visible dataset answers exactly like one that does not exist (404).
 These routes live under ``/api/``, which :func:`errors.wants_json` does not count as JSON, so
 :class:`ApiRoute` answers their errors itself, always as a JSON :class:`Problem`.
 
-Judgements are the one thing the web app writes: the judgement goes to the operational store and
-the clusters in the evidence store are rebuilt (:func:`chainlight.pipeline.judge`).
+Judgements are the one thing the web app writes to the evidence store: the judgement goes to the
+operational store and the clusters in the evidence store are rebuilt
+(:func:`chainlight.pipeline.judge`). They need the analyst role and go to the access log; the
+review page (:mod:`chainlight.web.review_pages`) records them through :func:`record_judgement` too.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from chainlight.resolve.engine import ResolutionNotRun
 from chainlight.store.evidence import EvidenceStore, StoreError
 from chainlight.web import access
 from chainlight.web.access import Viewer, current_viewer
+from chainlight.web.alerts import author as author_of
 from chainlight.web.catalogue import EvidenceBusyError
 from chainlight.web.payloads import (
     ClusterMap,
@@ -55,6 +58,13 @@ NOT_RUN = "Entity resolution has not run yet: run 'chainlight resolve' first."
 BUSY = "The evidence store is busy: an ingest is writing to it. Try again shortly."
 
 
+def purpose_message(exc: access.PurposeRequired) -> str:
+    return exc.problem or (
+        f"This item is marked {exc.marking.value}: repeat the request with a purpose "
+        f"(?purpose=... or the {access.PURPOSE_HEADER} header); it is kept in the access log."
+    )
+
+
 def _problem(status: int, message: str, incident: str | None = None) -> JSONResponse:
     return JSONResponse(Problem(status=status, error=message, incident=incident).model_dump(), status_code=status)
 
@@ -71,6 +81,8 @@ class ApiRoute(APIRoute):
                 return await handler(request)
             except HTTPException as exc:
                 return _problem(exc.status_code, str(exc.detail))
+            except access.PurposeRequired as exc:
+                return _problem(428, purpose_message(exc))
             except RequestValidationError as exc:
                 fields = ", ".join(".".join(str(p) for p in e.get("loc", ())) for e in exc.errors())
                 return _problem(422, f"The request has invalid values: {fields}.")
@@ -151,9 +163,12 @@ def review(
     return ReviewQueue(candidates=[ReviewCandidate.model_validate(c.as_dict()) for c in queue])
 
 
-def _judge(
+def record_judgement(
     svc: Services, viewer: Viewer, left: str, right: str, verdict: str | None, note: str | None, *, undo: bool
 ) -> JudgementOutcome:
+    """Record (or undo) a judgement for the API and the review page alike: analyst role, both
+    entities visible, then :func:`pipeline.judge` with the clusters rebuilt."""
+    access.require_role(viewer, "analyst")
     if left == right:
         raise HTTPException(status_code=422, detail="A judgement needs two different entities.")
     datasets, verdicts = _view(svc, viewer)
@@ -164,9 +179,7 @@ def _judge(
                 raise service.NotVisible(f"no such entity: {entity}")
     if undo and clusters.pair_key(left, right) not in {clusters.pair_key(v.left, v.right) for v in verdicts}:
         raise HTTPException(status_code=409, detail="There is no standing judgement on these two entities to undo.")
-    # There is no login yet (issue 6 will add it): the author is the viewer's organisation,
-    # marked as coming from the web app. Login will put the person here.
-    author = f"web:{viewer.organisation}"
+    author = author_of(viewer)  # the signed-in person; web:ORGANISATION in a trusted app
     # A judgement rewrites the clusters, so it opens the evidence store read-write. DuckDB refuses
     # that beside a read-only connection of this process, and EvidenceReader's lock is what keeps
     # this process's connections to the file apart: hold it, and requests wait for the rebuild.
@@ -184,12 +197,16 @@ def _judge(
     )
 
 
-def judge(body: JudgementRequest, svc: ServicesDep, viewer: ViewerDep) -> JudgementOutcome:
-    return _judge(svc, viewer, body.left, body.right, body.verdict, body.note, undo=False)
+def judge(body: JudgementRequest, request: Request, svc: ServicesDep, viewer: ViewerDep) -> JudgementOutcome:
+    outcome = record_judgement(svc, viewer, body.left, body.right, body.verdict, body.note, undo=False)
+    access.audit(request, viewer, "resolution.judge", f"{body.left} {body.right}", detail=outcome.summary)
+    return outcome
 
 
-def undo(body: UndoRequest, svc: ServicesDep, viewer: ViewerDep) -> JudgementOutcome:
-    return _judge(svc, viewer, body.left, body.right, None, None, undo=True)
+def undo(body: UndoRequest, request: Request, svc: ServicesDep, viewer: ViewerDep) -> JudgementOutcome:
+    outcome = record_judgement(svc, viewer, body.left, body.right, None, None, undo=True)
+    access.audit(request, viewer, "resolution.undo", f"{body.left} {body.right}", detail=outcome.summary)
+    return outcome
 
 
 def cluster_map(
