@@ -1,0 +1,169 @@
+"""The trade and seizure route map: ``/map`` (a page) and ``/map.json`` (its twin).
+
+Both share :func:`load_route_map`, which asks :func:`chainlight.maps.flows.route_map` for the
+flows and seizure points over the viewer's visible datasets only. The page renders the filter
+form and the table of the largest flows on the server, so it is useful without JavaScript;
+``static/js/routemap.js`` draws the map from ``/map.json`` with d3-geo and the world-atlas
+outlines served from ``/vendor/``.
+
+A filter that names nothing known (a term, a unit, a source code, a dataset the viewer cannot
+see or that does not exist) answers 422 with the same words either way.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
+
+from fastapi import Depends, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse
+from pydantic import BeforeValidator, Field
+
+from chainlight.maps import flows
+from chainlight.reference.cites import codes
+from chainlight.web import access, vendor
+from chainlight.web.access import Viewer, current_viewer
+from chainlight.web.map_payloads import MapFilters, RouteMap
+from chainlight.web.services import Services, services
+from chainlight.web.templating import render
+
+ViewerDep = Annotated[Viewer, Depends(current_viewer)]
+ServicesDep = Annotated[Services, Depends(services)]
+
+
+def _blank(value: object) -> object:
+    """An empty form field (``?year_from=``) means no filter, as if it were left out."""
+    return None if value == "" else value
+
+
+Year = Annotated[
+    Annotated[int, Field(ge=1975, le=2100)] | None,
+    BeforeValidator(_blank),
+    Query(description="Only records of this year or later (trade year, shipment departure, seizure date)."),
+]
+YearTo = Annotated[
+    Annotated[int, Field(ge=1975, le=2100)] | None,
+    BeforeValidator(_blank),
+    Query(description="Only records of this year or earlier."),
+]
+
+
+@dataclass(frozen=True, slots=True)
+class MapQuery:
+    """The map's query parameters as given; checked against the viewer's datasets by the loader."""
+
+    kind: list[str] | None
+    taxon: str | None
+    term: str | None
+    year_from: int | None
+    year_to: int | None
+    dataset: list[str] | None
+    source: str | None
+    reporter: str
+    unit: str | None
+    limit: int
+
+    def encoded(self, **changes: Any) -> str:
+        """The query string of these parameters (for links to the twin)."""
+        pairs: list[tuple[str, str]] = []
+        values = dataclasses.asdict(self) | changes
+        for name, value in values.items():
+            if value is None or value == "" or (name == "reporter" and value == "all") or (
+                name == "limit" and value == flows.FLOW_LIMIT
+            ):
+                continue
+            for item in value if isinstance(value, list) else [value]:
+                pairs.append((name, str(item)))
+        return urlencode(pairs)
+
+
+def map_query(
+    kind: Annotated[
+        list[Literal["trade", "shipments", "seizures"]] | None,
+        Query(description="Flow kinds to show: trade, shipments, seizures; repeatable (default: all)."),
+    ] = None,
+    taxon: Annotated[
+        str | None, Query(max_length=200, description="A taxon, genus, family, order or class (any case).")
+    ] = None,
+    term: Annotated[str | None, Query(max_length=80, description="A CITES term: code (TUS) or words.")] = None,
+    year_from: Year = None,
+    year_to: YearTo = None,
+    dataset: Annotated[
+        list[str] | None, Query(description="Only these datasets (by name); repeatable.")
+    ] = None,
+    source: Annotated[
+        str | None, Query(max_length=8, description="A CITES source code (W, C, ...); leaves trade only.")
+    ] = None,
+    reporter: Annotated[
+        Literal["all", "E", "I"],
+        Query(description="Trade: count every report (all), the exporters' (E) or the importers' (I)."),
+    ] = "all",
+    unit: Annotated[
+        str | None,
+        Query(max_length=80, description="Quantities in this CITES unit (code or words; 'number' for "
+                                         "specimens). Default: the unit most records use."),
+    ] = None,
+    limit: Annotated[
+        int, Query(ge=1, le=flows.MAX_FLOWS, description="How many flows to list, largest first.")
+    ] = flows.FLOW_LIMIT,
+) -> MapQuery:
+    kinds: list[str] | None = list(kind) if kind else None
+    return MapQuery(kinds, taxon, term, year_from, year_to, dataset, source, reporter, unit, limit)
+
+
+QueryDep = Annotated[MapQuery, Depends(map_query)]
+
+
+def load_route_map(svc: Services, viewer: Viewer, query: MapQuery) -> RouteMap:
+    visible = access.visible_datasets(svc.operational, viewer)
+    names = [d.name for d in visible]
+    try:
+        flt = flows.MapFilter.parse(
+            visible=names, kinds=query.kind, taxon=query.taxon, term=query.term, year_from=query.year_from,
+            year_to=query.year_to, datasets=query.dataset, source=query.source, reporter=query.reporter,
+            unit=query.unit, limit=query.limit,
+        )
+    except flows.MapFilterError as exc:
+        raise HTTPException(status_code=422, detail=str(exc)) from None
+    markings = {d.name: d.marking for d in visible}
+    with svc.evidence.open() as store:
+        found = flows.route_map(store, names, markings, flt)
+    filters = MapFilters(
+        kinds=list(flt.kinds), taxon=flt.taxon, term=flt.term, year_from=flt.year_from, year_to=flt.year_to,
+        datasets=list(flt.datasets), source=flt.source, reporter=flt.reporter,
+        unit=None if flt.unit is None else (flt.unit or flows.NUMBER), limit=flt.limit,
+    )
+    return RouteMap.model_validate({**dataclasses.asdict(found), "filters": filters})
+
+
+def amount(value: float) -> str:
+    """A quantity for people: thousands separated, at most two decimals, no trailing zeros."""
+    text = f"{value:,.2f}".rstrip("0").rstrip(".")
+    return text or "0"
+
+
+def map_json(svc: ServicesDep, viewer: ViewerDep, query: QueryDep) -> RouteMap:
+    return load_route_map(svc, viewer, query)
+
+
+def map_page(request: Request, svc: ServicesDep, viewer: ViewerDep, query: QueryDep) -> HTMLResponse:
+    data = load_route_map(svc, viewer, query)
+    cites = codes()
+    encoded = query.encoded()
+    map_json_url = "/map.json" + (f"?{encoded}" if encoded else "")
+    context: dict[str, Any] = {
+        "map": data,
+        "query": query,
+        "places": {p.id: p for p in data.places},
+        "datasets": [d.name for d in access.visible_datasets(svc.operational, viewer)],
+        "terms": sorted(cites.terms.items()),
+        "sources": sorted(cites.sources.items()),
+        "units": sorted(cites.units.items()),
+        "missing": vendor.missing(vendor.MAP),
+        "map_json": map_json_url,
+        "amount": amount,
+        "default_limit": flows.FLOW_LIMIT,
+    }
+    return render(request, "map.html", context, json_url=map_json_url)
