@@ -283,6 +283,28 @@ def rules_run(
         return engine.run(store, rules, settings.home, strict=bool(ids), clusters=clusters, progress=progress)
 
 
+def build_index(
+    settings: Settings,
+    *,
+    force: bool = False,
+    progress: Callable[[str, int | None], Callable[[int], None]] | None = None,
+) -> tuple[Any, bool]:
+    """Build the search index (:mod:`chainlight.search.build`) unless it already reflects the
+    evidence store as it is (or ``force``); returns the index's description and whether it was
+    built. Run it after ingests, resolution and rule runs: search and profiles read only it."""
+    from chainlight.search import build
+
+    if not settings.evidence_path.exists():
+        raise build.IndexBuildError(f"no evidence store at {settings.evidence_path}: ingest something first")
+    path = build.index_path(settings.home)
+    with EvidenceStore(settings.evidence_path, read_only=True) as store:
+        if not force and build.is_current(store, path):
+            info = build.read_info(path)
+            assert info is not None
+            return info, False
+        return build.build(store, path, progress=progress), True
+
+
 @contextmanager
 def alerts_session(settings: Settings, organisation: str) -> Iterator[tuple[EvidenceStore, OperationalStore, Any]]:
     """The evidence store (read-only), the operational store and ``organisation`` as a reader."""
