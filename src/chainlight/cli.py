@@ -24,6 +24,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from chainlight.cli_accounts import accounts_app, audit_app
 from chainlight.cli_common import (
     DatabaseOption,
     HomeOption,
@@ -36,6 +37,7 @@ from chainlight.cli_common import (
 )
 from chainlight.cli_graph import graph_app
 from chainlight.cli_rules import alerts_app, rules_app
+from chainlight.cli_search import index as index_command
 from chainlight.settings import Settings
 
 app = typer.Typer(
@@ -53,6 +55,9 @@ app.add_typer(docs_app, name="docs")
 app.add_typer(graph_app, name="graph")
 app.add_typer(rules_app, name="rules")
 app.add_typer(alerts_app, name="alerts")
+app.command("index")(index_command)
+app.add_typer(accounts_app, name="accounts")
+app.add_typer(audit_app, name="audit")
 
 
 @contextmanager

@@ -248,12 +248,12 @@ def test_an_unexpected_error_shows_no_traceback(
 
 def test_openapi_documents_every_json_route_and_no_page(clients: dict[str, TestClient]) -> None:
     api = clients["local"].get("/openapi.json").json()
-    # The API's own tests check its routes: test_resolution_api.py, test_graph_api.py, test_alerts_api.py.
-    resolution = {
-        path for path in api["paths"]
-        if path.startswith(("/api/resolution/", "/api/graph/", "/api/alerts", "/api/risk/"))
-    }
-    assert set(api["paths"]) - resolution == {"/index.json", "/datasets/{name}.json", "/-/health", "/-/versions"}
+    documented = {(path, method.upper()) for path, ops in api["paths"].items() for method in ops}
+    json_routes = {(r.path, m) for r in ROUTES if not r.is_page for m in r.methods}
+    pages = {(r.path, m) for r in ROUTES if r.is_page for m in r.methods}
+    assert documented == json_routes
+    assert not documented & pages
+    assert all(path.endswith(".json") or path.startswith(("/api/", "/-/")) for path, _ in documented)
     ok = api["paths"]["/index.json"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
     assert ok == {"$ref": "#/components/schemas/Home"}
     dataset = api["paths"]["/datasets/{name}.json"]["get"]["responses"]
@@ -281,7 +281,7 @@ def test_static_stylesheet_is_served(clients: dict[str, TestClient]) -> None:
 
 def test_an_empty_home_says_how_to_load_data(settings: Settings) -> None:
     assert not settings.evidence_path.exists()
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings, "local")) as client:
         page = client.get("/")
         assert page.status_code == 200
         assert "No datasets to show yet" in page.text
@@ -319,17 +319,17 @@ def test_a_store_held_by_a_writing_process_answers_503(settings: Settings) -> No
     try:
         assert writer.stdout is not None
         assert writer.stdout.readline().strip() == "holding"
-        with TestClient(create_app(settings)) as client:
+        with TestClient(create_app(settings, "local")) as client:
             assert_busy(client)
     finally:
         writer.terminate()
         writer.wait(timeout=30)
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings, "local")) as client:
         assert client.get("/index.json").status_code == 200
 
 
 def test_a_store_held_by_this_process_answers_503(settings: Settings) -> None:
-    with EvidenceStore(settings.evidence_path), TestClient(create_app(settings)) as client:
+    with EvidenceStore(settings.evidence_path), TestClient(create_app(settings, "local")) as client:
         assert_busy(client)
 
 

@@ -1,7 +1,8 @@
-"""``chainlight serve`` starts a real server that answers on loopback and stops cleanly."""
+"""``chainlight serve`` starts a real server that asks for a sign-in, answers on loopback and stops cleanly."""
 
 from __future__ import annotations
 
+import re
 import socket
 import subprocess
 import sys
@@ -48,16 +49,31 @@ def test_serve_answers_pages_and_json_then_stops(settings: Settings, tmp_path: P
     command = [sys.executable, "-m", "chainlight.cli", "serve", "--home", str(settings.home),
                "--database-url", settings.database_url, "--host", "127.0.0.1", "--port", str(port)]
     server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    cli = [sys.executable, "-m", "chainlight.cli", "accounts"]
+    where = ["--home", str(settings.home), "--database-url", settings.database_url]
+    subprocess.run([*cli, "org", "add", "local", *where], check=True, capture_output=True)
+    made = subprocess.run([*cli, "user", "add", "ana@local.example", "-o", "local", *where], check=True,
+                          capture_output=True, text=True)
+    password = made.stdout.strip()  # printed once, on stdout alone
     try:
         wait_until_up(base, server)
-        page = httpx.get(f"{base}/", timeout=10)
-        assert page.status_code == 200
-        assert '<a href="/datasets/tips">tips</a>' in page.text
-        assert "Viewing as <strong>local</strong>" in page.text
-        assert page.headers["x-content-type-options"] == "nosniff"
-        index = httpx.get(f"{base}/index.json", timeout=10).json()
-        assert index["organisation"] == "local"
-        assert [(d["name"], d["owner"], d["entities"]) for d in index["datasets"]] == [("tips", "ngo-y", 1)]
+        assert httpx.get(f"{base}/", timeout=10).status_code == 303  # sign in first
+        assert httpx.get(f"{base}/index.json", timeout=10).status_code == 401
+        with httpx.Client(base_url=base, timeout=10) as browser:
+            form = browser.get("/login")
+            token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+            assert token is not None
+            signed = browser.post("/login", data={"email": "ana@local.example", "password": password,
+                                                  "csrf_token": token.group(1), "next": "/"})
+            assert signed.status_code == 303
+            page = browser.get("/")
+            assert page.status_code == 200
+            assert '<a href="/datasets/tips">tips</a>' in page.text
+            assert "Viewing as <strong>local</strong>" in page.text
+            assert page.headers["x-content-type-options"] == "nosniff"
+            index = browser.get("/index.json").json()
+            assert index["organisation"] == "local"
+            assert [(d["name"], d["owner"], d["entities"]) for d in index["datasets"]] == [("tips", "ngo-y", 1)]
     finally:
         server.terminate()
         _, stderr = server.communicate(timeout=30)

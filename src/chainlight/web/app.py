@@ -1,11 +1,11 @@
 """The web app: a FastAPI application over the stores of one Chainlight home.
 
 ``create_app`` wires the pieces and nothing else: routes come from :mod:`routes`, handlers
-from :mod:`views`, need-to-know from :mod:`access`, error pages and security headers from
-:mod:`errors`. The app reads, with two exceptions: resolution judgements (:mod:`resolution`,
-which rebuild the clusters) and alert triage (:mod:`alerts`, which writes to the operational
-store alone). Otherwise the evidence store is opened read-only per request, and the
-operational store is only queried.
+from :mod:`views`, who is asking from :mod:`auth`, need-to-know from :mod:`access`, error
+pages and security headers from :mod:`errors`. The app reads the evidence store, with one
+exception: resolution judgements (:mod:`resolution`, which rebuild the clusters). It writes to
+the operational store for accounts, alert triage, uploads and the access log. The evidence
+store is opened read-only per request.
 """
 
 from __future__ import annotations
@@ -18,23 +18,31 @@ from fastapi.staticfiles import StaticFiles
 
 import chainlight
 from chainlight.graph.service import ViewCache
-from chainlight.pipeline import DEFAULT_OWNER, open_operational
+from chainlight.pipeline import open_operational
 from chainlight.settings import Settings
-from chainlight.store.operational import check_name
+from chainlight.store.operational import ROLES, check_name
 from chainlight.web import errors, routes
 from chainlight.web.access import Viewer
+from chainlight.web.auth import Authenticator
 from chainlight.web.catalogue import EvidenceReader
 from chainlight.web.services import Services
 from chainlight.web.templating import STATIC, make_templates
 
 
-def create_app(settings: Settings, organisation: str = DEFAULT_OWNER) -> FastAPI:
-    """The app for the installation in ``settings``, showing what ``organisation`` may see.
+def create_app(settings: Settings, organisation: str | None = None, *, role: str = "analyst") -> FastAPI:
+    """The app for the installation in ``settings``.
 
-    Until accounts and login exist every request is answered for ``organisation``; the CLI
-    passes none, so a local installation sees its own (``local``) datasets and shared ones.
+    By default (``chainlight serve``) every request must come from a signed-in user or carry an
+    API token, and is answered for that user's organisation and role. Given an
+    ``organisation``, the app instead trusts every request as coming from that organisation
+    with ``role`` and asks no one to sign in: for tests and for tools embedding the app in a
+    process that has already settled who is asking. Never serve that on a network.
     """
-    viewer = Viewer(check_name("organisation", organisation))
+    trusted = None
+    if organisation is not None:
+        if role not in ROLES:
+            raise ValueError(f"unknown role {role!r}")
+        trusted = Viewer(check_name("organisation", organisation), user="local", role=role, via="trusted")
     operational = open_operational(settings)
 
     @asynccontextmanager
@@ -54,7 +62,6 @@ def create_app(settings: Settings, organisation: str = DEFAULT_OWNER) -> FastAPI
         lifespan=lifespan,
         exception_handlers=dict(errors.EXCEPTION_HANDLERS),
     )
-    app.state.viewer = viewer
     app.state.services = Services(
         settings=settings,
         operational=operational,
@@ -64,5 +71,6 @@ def create_app(settings: Settings, organisation: str = DEFAULT_OWNER) -> FastAPI
     )
     routes.register(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    app.add_middleware(errors.ResponseGuard)
+    app.add_middleware(Authenticator, operational=operational, trusted=trusted)
+    app.add_middleware(errors.ResponseGuard)  # added last, so outermost: its headers go on every answer
     return app

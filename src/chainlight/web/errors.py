@@ -7,6 +7,7 @@ page also shows, so an operator can find the log entry a user reports.
 
 from __future__ import annotations
 
+import html
 import logging
 import uuid
 from collections.abc import Callable, Coroutine
@@ -19,6 +20,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from chainlight.web.access import PURPOSE_MARKINGS, PurposeRequired
 from chainlight.web.catalogue import EvidenceBusyError
 from chainlight.web.payloads import Problem
 from chainlight.web.templating import render
@@ -87,12 +89,38 @@ async def evidence_busy(request: Request, exc: Exception) -> Response:
     return response
 
 
+async def purpose_required(request: Request, exc: Exception) -> Response:
+    """A RED or AMBER+STRICT item asked for without a purpose: a form asking for one (428)."""
+    assert isinstance(exc, PurposeRequired)
+    from chainlight.web.resolution import purpose_message
+
+    if wants_json(request):
+        return problem(request, 428, purpose_message(exc))
+    keep = [(k, v) for k, v in request.query_params.multi_items() if k != "purpose"]
+    context = {"marking": exc.marking.value, "action": request.url.path, "keep": keep, "problem": exc.problem,
+               "markings": sorted(m.value for m in PURPOSE_MARKINGS)}
+    return render(request, "purpose.html", context, status_code=428)
+
+
+def plain_page(status: int, message: str) -> Response:
+    """A minimal page for answers given before a view (and its templates) is reached."""
+    title = HTTPStatus(status).phrase
+    body = (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f'<title>{status} {html.escape(title)} · Chainlight</title><link rel="stylesheet" href="/static/app.css">'
+        f'</head><body><main id="main"><h1>{status} {html.escape(title)}</h1><p>{html.escape(message)}</p>'
+        '<p><a href="/login">Sign in</a> · <a href="/">Home</a></p></main></body></html>'
+    )
+    return Response(body, status_code=status, media_type="text/html; charset=utf-8")
+
+
 Handler = Callable[[Request, Exception], Coroutine[Any, Any, Response]]
 
 EXCEPTION_HANDLERS: dict[int | type[Exception], Handler] = {
     HTTPException: http_error,
     RequestValidationError: invalid_request,
     EvidenceBusyError: evidence_busy,
+    PurposeRequired: purpose_required,
 }
 
 

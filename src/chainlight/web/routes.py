@@ -20,8 +20,22 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
 from chainlight.graph.export import MEDIA_TYPES
-from chainlight.web import alerts, graph, resolution, views
-from chainlight.web.alert_payloads import AlertDetail, AlertList, RiskRanking
+from chainlight.web import (
+    accounts,
+    admin,
+    alert_pages,
+    alerts,
+    graph,
+    network,
+    resolution,
+    review_pages,
+    routemap,
+    search,
+    vendor,
+    views,
+)
+from chainlight.web.account_payloads import Account, AdminOverview, AuditLog
+from chainlight.web.alert_payloads import AlertDetail, AlertList, AlertPage, AlertQueue, RiskRanking
 from chainlight.web.graph_payloads import (
     CircularOwnerships,
     Communities,
@@ -31,6 +45,8 @@ from chainlight.web.graph_payloads import (
     Paths,
     UltimateOwners,
 )
+from chainlight.web.map_payloads import NetworkExplorer, RouteMap
+from chainlight.web.search_payloads import EntityProfile, SearchResults
 from chainlight.web.payloads import (
     ClusterMap,
     DatasetDetail,
@@ -40,6 +56,7 @@ from chainlight.web.payloads import (
     Home,
     JudgementOutcome,
     Problem,
+    ReviewPage,
     ReviewQueue,
     Versions,
 )
@@ -71,6 +88,66 @@ ROUTES: tuple[Route, ...] = (
         "One dataset: counts, entities per schema, ingest runs", DatasetDetail, errors=(404,),
     ),
     Route("/datasets/{name}", views.dataset_page, "dataset", "One dataset"),
+    # Search and entity profiles, read from the search index (search): pages and their JSON twins.
+    Route(
+        "/search.json", search.search_json, "search_json",
+        "Entities whose names match a query loosely, with facets (schema, country, dataset, marking)",
+        SearchResults, errors=(409, 422),
+    ),
+    Route("/search", search.search_page, "search", "Search entities by name, with facets"),
+    Route(
+        "/entities/{entity_id}.json", search.entity_json, "entity_json",
+        "An entity merged over its cluster: every value with its provenance, relations, alerts, timeline",
+        EntityProfile, errors=(404, 409, 422, 428),
+    ),
+    Route("/entities/{entity_id}", search.entity_page, "entity", "An entity's profile"),
+    # The alerts queue and one alert with its triage form (alert_pages): pages and their JSON twins.
+    Route(
+        "/alerts.json", alert_pages.queue_json, "alerts_queue_json",
+        "The alerts queue: a page of the viewer's alerts, filtered, with the rules a filter may name", AlertQueue,
+        errors=(422, 503),
+    ),
+    Route("/alerts", alert_pages.queue_page, "alerts_queue", "The alerts queue"),
+    Route(
+        "/alerts/{alert_id}.json", alert_pages.alert_json, "alert_json",
+        "One alert with its evidence, datasets and markings, and its triage history", AlertPage,
+        errors=(404, 409, 422, 428, 503),
+    ),
+    Route("/alerts/{alert_id}", alert_pages.alert_page, "alert", "One alert, with its triage form"),
+    Route(
+        "/alerts/{alert_id}/triage", alert_pages.triage_form, "alert_triage_form",
+        "The triage form: confirm, dismiss with a reason, or set back to new", methods=("POST",),
+    ),
+    # The resolution review queue and its verdict forms (review_pages): a page and its JSON twin.
+    Route(
+        "/review.json", review_pages.review_json, "review_json",
+        "The review queue: uncertain pairs side by side with the features behind their scores", ReviewPage,
+        errors=(422, 503),
+    ),
+    Route("/review", review_pages.review_page, "review", "The review queue"),
+    Route(
+        "/review/judgements", review_pages.judge_form, "review_judge_form",
+        "The verdict form: same, different or unsure", methods=("POST",),
+    ),
+    Route(
+        "/review/undo", review_pages.undo_form, "review_undo_form", "Undo the judgement on a pair",
+        methods=("POST",),
+    ),
+    # The network explorer and the trade and seizure route map (network, routemap): pages and their
+    # JSON twins; the front-end libraries they load, from node_modules (vendor, not in the schema).
+    Route(
+        "/network.json", network.network_json, "network_json",
+        "What the network explorer needs: whether the graph is built, its relations, the start entity",
+        NetworkExplorer, errors=(404, 409, 422, 503),
+    ),
+    Route("/network", network.network_page, "network", "The network explorer"),
+    Route(
+        "/map.json", routemap.map_json, "map_json",
+        "Trade, shipment and seizure flows and seizure points over the viewer's datasets, filtered", RouteMap,
+        errors=(422, 503),
+    ),
+    Route("/map", routemap.map_page, "map", "The trade and seizure route map"),
+    Route("/vendor/{name}", vendor.vendor_file, "vendor", "A front-end library file from node_modules"),
     Route("/-/health", views.health, "health", "Whether the app answers", Health),
     Route("/-/versions", views.versions, "versions", "Versions of Chainlight and its engines", Versions),
     # Entity resolution, in the viewer's view: JSON only, errors always JSON (resolution.ApiRoute).
@@ -167,13 +244,52 @@ ROUTES: tuple[Route, ...] = (
         "Entities ranked by combined risk over the viewer's visible, undismissed alerts", RiskRanking,
         errors=(409, 422, 503), route_class=resolution.ApiRoute,
     ),
+    # Signing in and out, the user's own account and tokens, administration and the access log
+    # (accounts, admin). POST routes without a model are HTML form actions, left out of the schema.
+    Route("/login", accounts.login_page, "login", "The sign-in form"),
+    Route("/login", accounts.login, "login_submit", "Sign in", methods=("POST",)),
+    Route("/logout", accounts.logout, "logout", "Sign out", methods=("POST",)),
+    Route("/account.json", accounts.account_json, "account_json", "The signed-in user and their API tokens", Account),
+    Route("/account", accounts.account_page, "account", "Your account: API tokens and password"),
+    Route("/account/tokens", accounts.create_token, "account_token_create", "Create an API token",
+          methods=("POST",)),
+    Route("/account/tokens/{token_id}/revoke", accounts.revoke_token, "account_token_revoke",
+          "Revoke one of your API tokens", methods=("POST",)),
+    Route("/account/password", accounts.change_password, "account_password", "Change your password",
+          methods=("POST",)),
+    Route(
+        "/admin.json", admin.admin_json, "admin_json",
+        "Organisations, sharing groups, and the users and tokens of the admin's organisation", AdminOverview,
+        errors=(403,),
+    ),
+    Route("/admin", admin.admin_page, "admin", "Administration of the viewer's organisation"),
+    Route("/admin/users", admin.add_user, "admin_user_add", "Add a user", methods=("POST",)),
+    Route("/admin/users/{email}/role", admin.set_role, "admin_user_role", "Set a user's role", methods=("POST",)),
+    Route("/admin/users/{email}/disabled", admin.set_disabled, "admin_user_disabled", "Disable or enable a user",
+          methods=("POST",)),
+    Route("/admin/users/{email}/password", admin.reset_password, "admin_user_password",
+          "Reset a user's password", methods=("POST",)),
+    Route("/admin/tokens/{token_id}/revoke", admin.revoke_token, "admin_token_revoke", "Revoke a user's token",
+          methods=("POST",)),
+    Route("/admin/groups", admin.add_group, "admin_group_add", "Create a sharing group", methods=("POST",)),
+    Route("/admin/groups/{group}/members", admin.set_member, "admin_group_member",
+          "Add or remove a member organisation", methods=("POST",)),
+    Route(
+        "/audit.json", admin.audit_json, "audit_json",
+        "The access log of the admin's organisation, newest first, a page at a time", AuditLog,
+        errors=(403, 422),
+    ),
+    Route("/audit", admin.audit_page, "audit", "The access log of the admin's organisation"),
 )
 
 
 ERROR_DESCRIPTIONS = {
+    401: "Not signed in, or the API token is unknown, revoked or expired",
+    403: "The viewer's role does not allow this",
     404: "Not found",
     409: "Not possible now (e.g. resolution has not run, the graph has not been built, or the rules have not run)",
     422: "Invalid request",
+    428: "The item is marked RED or AMBER+STRICT: repeat the request with a purpose",
     503: "The evidence store is busy",
 }
 
@@ -183,7 +299,7 @@ def register(app: FastAPI) -> None:
     for route in ROUTES:
         if route.is_page:
             app.add_api_route(
-                route.path, route.endpoint, name=route.name, summary=route.summary, methods=["GET"],
+                route.path, route.endpoint, name=route.name, summary=route.summary, methods=list(route.methods),
                 response_class=HTMLResponse, include_in_schema=False,
             )
             continue

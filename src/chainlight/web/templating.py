@@ -14,7 +14,6 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 import chainlight
-from chainlight.web.access import current_viewer
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
@@ -47,5 +46,7 @@ def render(
     json_url: str | None = None,
 ) -> HTMLResponse:
     templates: Jinja2Templates = request.app.state.services.templates
-    full = {"viewer": current_viewer(request), "json_url": json_url, **context}
+    viewer = getattr(request.state, "viewer", None)
+    csrf = getattr(request.state, "csrf_token", None) or ""
+    full = {"viewer": viewer, "csrf_token": csrf, "json_url": json_url, "path": request.url.path, **context}
     return templates.TemplateResponse(request, template, full, status_code=status_code)

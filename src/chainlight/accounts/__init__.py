@@ -1,0 +1,1 @@
+"""Accounts: organisations, users and their roles, passwords, sign-in sessions and API tokens."""
