@@ -403,10 +403,14 @@ def demo(
     serve: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve the web app afterwards.")] = True,
 ) -> None:
     """Generate a small world, ingest it with its markings, and serve it on http://127.0.0.1:8000."""
+    from chainlight.demo.accounts import ensure_demo_accounts, print_accounts
     from chainlight.demo.load import load_world
 
     settings = _settings(home, database_url).ensure()
     load_world(settings, settings.home / "world", seed=seed, console=err)
+    accounts = ensure_demo_accounts(settings)
+    print_accounts(accounts, err, f"http://{host}:{port}/")
+    err.print(f"(also in {settings.home / 'demo-accounts.txt'})")
     if serve:
         _serve(settings, host, port)
 
