@@ -6,9 +6,14 @@ Three kinds of evidence describe wildlife moving between places:
   ``cites_comparative``): origin (for re-exports) -> exporter -> importer, by country;
 * **shipments**: transport documents (``Shipment`` entities): country of origin -> port of
   loading -> transit ports -> port of discharge -> country of destination;
-* **seizures**: ``Seizure`` entities: countries of origin -> countries of transit -> countries
-  of destination (the country of seizure when none is given), and the place of each seizure
-  (its port, else its country) as a point.
+* **seizures**: ``Seizure`` entities: countries of origin -> countries of transit (and the
+  country of seizure, when it is neither an end nor a transit) -> countries of destination (the
+  country of seizure when none is given), and the place of each seizure (its port, else its
+  country) as a point. A seizure naming several origins or destinations makes a route from
+  each origin to each destination.
+
+Transit ports and countries are stored as sets, in no order: a route visits them nearest first,
+by great-circle distance from the stop before them.
 
 A **flow** is every record of one kind along the same stops, in the same unit: its quantity is
 their sum, and it carries the datasets of its records and the strictest of their markings.
@@ -203,7 +208,7 @@ class _Group:
     last_year: int | None
     taxa: list[str]
     datasets: list[str]
-    transits: tuple[int, int] | None = None  # stops[start:end] are transit ports, in no order yet
+    transits: tuple[int, int] | None = None  # stops[start:end] are transit points, in no order yet
     routed: bool = False  # it made at least one route of two stops
 
 
@@ -477,13 +482,19 @@ def _seizures(store: EvidenceStore, datasets: list[str], flt: MapFilter, taxa: l
     )
     found = []
     for origins, transits, destinations, country, unit, records, total, first, last, top, sets in rows:
+        origins, transits, destinations = ([c.upper() for c in v] for v in (origins, transits, destinations))
+        # Goods are seized on their way: where neither an end nor a transit, the country of
+        # seizure is a transit; with no destination given, it is where the route ends.
+        if country and destinations and country not in {*origins, *transits, *destinations}:
+            transits = [*transits, country]
         ends = destinations or ([country] if country else [])
-        stops = [[f"country:{c.upper()}" for c in origins]] if origins else []
-        stops += [[f"country:{c.upper()}"] for c in transits]
+        stops = [[f"country:{c}" for c in origins]] if origins else []
+        between = (len(stops), len(stops) + len(transits))
+        stops += [[f"country:{c}"] for c in transits]
         if ends:
-            stops.append([f"country:{c.upper()}" for c in ends])
+            stops.append([f"country:{c}" for c in ends])
         found.append(_Group("seizures", stops, _unit(unit), records, float(total), first, last, list(top or []),
-                            list(sets)))
+                            list(sets), transits=between))
     return found
 
 
@@ -602,8 +613,8 @@ def _beside_port_in(stop: str, route: list[str], i: int, located: dict[str, Plac
 
 
 def _order_transits(group: _Group, located: dict[str, Place]) -> list[list[str]]:
-    """A group's stops with its transit ports (stored as an unordered set) sorted by distance
-    from the stop before them, where the goods were loaded: the nearest first. Without a stop
+    """A group's stops with its transit points (stored as an unordered set) sorted by distance
+    from the stop before them, where the goods set out: the nearest first. Without a stop
     before them, or without coordinates, they keep their (sorted) order."""
     positions = [list(alternatives) for alternatives in group.stops]
     if group.transits is None:
