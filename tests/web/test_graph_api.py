@@ -28,6 +28,7 @@ from chainlight.graph.view import EdgeFilter
 from chainlight.model.ftm import model
 from chainlight.model.markings import Marking
 from chainlight.settings import Settings
+from chainlight.store import access_log
 from chainlight.store.evidence import EvidenceStore
 from chainlight.web import graph_payloads
 from chainlight.web.app import create_app
@@ -163,7 +164,8 @@ def test_a_hidden_entity_answers_exactly_like_a_missing_one(clients: dict[str, T
     assert hidden.headers["content-type"] == missing.headers["content-type"] == "application/json"
     assert hidden.text.replace("fiu-official", "ID") == missing.text.replace("no-such-entity", "ID")
     assert missing.json() == {"status": 404, "error": "No such entity: no-such-entity.", "incident": None}
-    assert clients["fiu"].get(path.format("fiu-official")).status_code == 200
+    with_purpose = path.format("fiu-official") + ("&" if "?" in path else "?") + "purpose=case+7"
+    assert clients["fiu"].get(with_purpose).status_code == 200
 
 
 def test_the_ngos_records_are_hidden_from_the_public_but_not_from_customs(clients: dict[str, TestClient]) -> None:
@@ -395,7 +397,7 @@ def _marked(value: Any) -> Iterator[dict[str, Any]]:
 
 
 def export(client: TestClient, fmt: str, entity: str = "reg-front", **params: Any) -> bytes:
-    response = client.get(f"/api/graph/export/{entity}", params={"format": fmt, **params})
+    response = client.get(f"/api/graph/export/{entity}", params={"format": fmt, "purpose": "case 7", **params})
     assert response.status_code == 200, response.text
     return response.content
 
@@ -412,13 +414,28 @@ def export(client: TestClient, fmt: str, entity: str = "reg-front", **params: An
 def test_exports_come_as_attachments_of_their_media_type(
     clients: dict[str, TestClient], fmt: str, media: str, extension: str
 ) -> None:
-    response = clients["fiu"].get("/api/graph/export/reg-front", params={"format": fmt})
+    response = clients["fiu"].get("/api/graph/export/reg-front", params={"format": fmt, "purpose": "case 7"})
     assert response.status_code == 200
     assert response.headers["content-type"].split(";")[0] == media
     assert response.headers["content-disposition"] == f'attachment; filename="graph-reg-front.{extension}"'
     assert response.headers["x-content-type-options"] == "nosniff"
-    odd = clients["fiu"].get("/api/graph/export/reg-front", params={"format": fmt, "to": "fiu-official"})
+    odd = clients["fiu"].get("/api/graph/export/reg-front",
+                             params={"format": fmt, "to": "fiu-official", "purpose": "case 7"})
     assert odd.headers["content-disposition"] == f'attachment; filename="graph-reg-front-to-fiu-official.{extension}"'
+
+
+def test_an_export_from_a_view_with_red_data_asks_for_a_purpose_and_is_logged(
+    clients: dict[str, TestClient],
+) -> None:
+    refused = clients["fiu"].get("/api/graph/export/reg-front", params={"format": "ftm"})
+    assert refused.status_code == 428
+    assert "purpose" in refused.json()["error"]
+    assert clients["fiu"].get("/api/graph/export/reg-front", params={"format": "gexf", "purpose": "case 8"}).is_success
+    store = clients["fiu"].app.state.services.operational  # type: ignore[attr-defined]
+    [entry] = [e for e in access_log.recent(store, organisation="fiu") if e.purpose == "case 8"]
+    assert (entry.action, entry.target, entry.marking, entry.detail) == ("graph.export", "reg-front", "RED",
+                                                                          "gexf, hops 1")
+    assert clients["public"].get("/api/graph/export/reg-front", params={"format": "ftm"}).status_code == 200
 
 
 def _front(client: TestClient) -> str:

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from datetime import date
 from typing import Annotated, Any, Literal, TypeVar
 
-from fastapi import Depends, HTTPException, Query
+from fastapi import Depends, HTTPException, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
@@ -33,8 +33,10 @@ from chainlight.graph import ownership, queries
 from chainlight.graph import seizures as seizures_
 from chainlight.graph.service import GraphNotBuilt
 from chainlight.graph.view import EdgeFilter, GraphError, GraphView, NotInGraph
+from chainlight.model.markings import most_restrictive
 from chainlight.resolve import service as resolution_service
 from chainlight.store.evidence import EvidenceStore
+from chainlight.web import access
 from chainlight.web.access import Viewer, current_viewer
 from chainlight.web.graph_payloads import (
     CircularOwnership,
@@ -216,6 +218,7 @@ def seizures(svc: ServicesDep, viewer: ViewerDep) -> DnaClusters:
 
 
 def export(
+    request: Request,
     entity_id: str,
     svc: ServicesDep,
     viewer: ViewerDep,
@@ -234,8 +237,14 @@ def export(
     until: Until = None,
 ) -> Response:
     flt = edge_filter(relation, exclude, since, until)
+    # An export leaves the platform: it asks for a purpose whenever the reader's view holds RED
+    # or AMBER+STRICT data (it may carry any of it), and it always goes into the access log.
+    marking = most_restrictive(d.marking for d in access.visible_datasets(svc.operational, viewer))
+    purpose = access.require_purpose(request, marking)
     with reader_graph(svc, viewer) as (store, view):
         data = export_.around(store, view, entity_id, fmt, to=to, hops=hops, flt=flt, limit=limit)
+    access.audit(request, viewer, "graph.export", entity_id, marking=marking, purpose=purpose,
+                 detail=f"{fmt}, hops {hops}" + (f", path to {to}" if to else ""))
     name = _filename(entity_id if to is None else f"{entity_id}-to-{to}")
     return Response(
         content=data,
