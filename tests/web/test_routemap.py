@@ -1,0 +1,205 @@
+"""The route map page and its JSON twin answer each organisation from the rows it may see.
+
+The world is the map tests' (:mod:`tests.maps.conftest`): GREEN trade and shipments, AMBER
+trade shared with a sharing group, and a RED owner's trade rows, seizure and transit, which
+must never reach a count, a total, a place or a table of anyone else.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Iterator
+from contextlib import ExitStack
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from chainlight.maps.flows import MapFilter, route_map
+from chainlight.settings import Settings
+from chainlight.store.evidence import EvidenceStore
+from chainlight.web.app import create_app
+from chainlight.web.map_payloads import RouteMap
+from tests.maps.conftest import RED_ONLY, REGISTRATION, VISIBLE, map_world
+
+__all__ = ["map_world"]  # the fixture, shared with tests/maps
+
+READERS = tuple(VISIBLE)
+
+
+@pytest.fixture(scope="module")
+def clients(map_world: Settings) -> Iterator[dict[str, TestClient]]:
+    with ExitStack() as stack:
+        yield {org: stack.enter_context(TestClient(create_app(map_world, org))) for org in READERS}
+
+
+def get(client: TestClient, path: str, **params: Any) -> dict[str, Any]:
+    response = client.get(path, params=params)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/json"
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def flow(body: dict[str, Any], kind: str, *stops: str) -> dict[str, Any]:
+    found = [f for f in body["flows"] if f["kind"] == kind and f["stops"] == list(stops)]
+    assert len(found) == 1, [f["stops"] for f in body["flows"]]
+    return found[0]
+
+
+@pytest.mark.parametrize(
+    ("org", "quantity", "datasets", "marking", "total"),
+    [
+        ("ngo-x", 15, ["trade-green"], "GREEN", 96),
+        ("customs-ke", 22, ["trade-amber", "trade-green"], "AMBER", 103),
+        ("wildlife-tz", 1022, ["trade-amber", "trade-green", "trade-red"], "RED", 1979),
+    ],
+)
+def test_each_reader_gets_the_flows_of_its_datasets(
+    clients: dict[str, TestClient], org: str, quantity: float, datasets: list[str], marking: str, total: float
+) -> None:
+    body = get(clients[org], "/map.json")
+    kenya_china = flow(body, "trade", "country:KE", "country:CN")
+    assert (kenya_china["quantity"], kenya_china["datasets"], kenya_china["marking"]) == (quantity, datasets, marking)
+    assert body["quantity"] == total
+    assert body["marking"] == ("AMBER" if org == "customs-ke" else marking)
+    assert set(body["datasets"]) <= VISIBLE[org]
+    assert body["filters"] == {"kinds": ["trade", "shipments", "seizures"], "taxon": None, "term": None,
+                               "year_from": None, "year_to": None, "datasets": [], "source": None,
+                               "reporter": "all", "unit": None, "limit": 100}
+
+
+def test_the_api_gives_exactly_what_the_maps_package_computes(
+    clients: dict[str, TestClient], map_world: Settings
+) -> None:
+    markings = {name: marking for name, (_, marking, _) in REGISTRATION.items()}
+    for org in READERS:
+        visible = sorted(VISIBLE[org])
+        body = get(clients[org], "/map.json", taxon="Loxodonta", year_from=2019)
+        with EvidenceStore(map_world.evidence_path, read_only=True) as store:
+            found = route_map(store, visible, markings, MapFilter.parse(visible=visible, taxon="Loxodonta",
+                                                                        year_from=2019))
+        assert body["flows"], org
+        assert RouteMap.model_validate(body) == RouteMap.model_validate(
+            {**dataclasses.asdict(found), "filters": body["filters"]})
+
+
+@pytest.mark.parametrize("org", ["ngo-x", "customs-ke"])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"taxon": "Loxodonta africana"},
+        {"kind": "seizures"},
+        {"kind": "shipments", "term": "TUS"},
+        {"year_from": 2020, "year_to": 2021},
+        {"unit": "number", "limit": 2000},
+    ],
+)
+def test_red_rows_never_reach_another_organisation(
+    clients: dict[str, TestClient], org: str, params: dict[str, Any]
+) -> None:
+    client = clients[org]
+    json_body = client.get("/map.json", params=params)
+    page = client.get("/map", params=params)
+    home = client.get("/")
+    for response in (json_body, page, home):
+        assert response.status_code == 200
+        for secret in RED_ONLY:
+            assert secret not in response.text, (secret, response.request.url)
+    body = json_body.json()
+    assert all(f["marking"] != "RED" and "trade-red" not in f["datasets"] for f in body["flows"])
+    assert all(p["seizures"] <= 1 for p in body["places"])
+    assert sum(p["seizures"] for p in body["seizures"]) <= 1
+
+
+def test_naming_a_hidden_dataset_answers_like_naming_a_missing_one(clients: dict[str, TestClient]) -> None:
+    hidden = clients["ngo-x"].get("/map.json", params={"dataset": "trade-red"})
+    missing = clients["ngo-x"].get("/map.json", params={"dataset": "trade-xyz"})
+    assert hidden.status_code == missing.status_code == 422
+    assert hidden.json()["error"].replace("trade-red", "X") == missing.json()["error"].replace("trade-xyz", "X")
+    assert dict(hidden.headers).keys() == dict(missing.headers).keys()
+    # The owner may ask for it, and gets its rows alone.
+    body = get(clients["wildlife-tz"], "/map.json", dataset="trade-red")
+    assert {tuple(f["stops"]) for f in body["flows"]} == {("country:KE", "country:CN"), ("country:MZ", "country:HK")}
+    assert body["datasets"] == ["trade-red"] and body["marking"] == "RED"
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"term": "wings"},
+        {"unit": "furlongs"},
+        {"source": "Q"},
+        {"kind": "rumours"},
+        {"reporter": "X"},
+        {"year_from": 1800},
+        {"year_to": 2200},
+        {"year_from": "soon"},
+        {"year_from": 2021, "year_to": 2020},
+        {"limit": 0},
+        {"limit": 100000},
+        {"taxon": "x" * 201},
+        {"dataset": "no-such"},
+    ],
+)
+def test_bad_filters_answer_422(clients: dict[str, TestClient], params: dict[str, Any]) -> None:
+    response = clients["ngo-x"].get("/map.json", params=params)
+    assert response.status_code == 422, response.text
+    assert response.json()["status"] == 422 and response.json()["incident"] is None
+    page = clients["ngo-x"].get("/map", params=params)
+    assert page.status_code == 422
+    assert page.headers["content-type"].startswith("text/html")
+    assert "Traceback" not in page.text
+
+
+def test_empty_form_fields_are_no_filter(clients: dict[str, TestClient]) -> None:
+    params = {"taxon": "", "term": "", "year_from": "", "year_to": "", "source": "", "unit": ""}
+    assert get(clients["ngo-x"], "/map.json", **params) == get(clients["ngo-x"], "/map.json")
+
+
+def test_the_page_lists_the_flows_and_loads_the_map_scripts(clients: dict[str, TestClient]) -> None:
+    response = clients["ngo-x"].get("/map", params={"taxon": "Loxodonta"})
+    assert response.status_code == 200
+    html = response.text
+    for element in ('id="map"', 'id="map-filters"', 'id="flows-table"', 'id="seizures-table"', 'id="map-legend"',
+                    'id="map-tooltip"', 'id="map-summary"'):
+        assert element in html
+    assert 'data-json="/map.json?taxon=Loxodonta"' in html
+    assert '<link rel="alternate" type="application/json" href="/map.json?taxon=Loxodonta">' in html
+    for script in ("/vendor/d3.min.js", "/vendor/topojson-client.min.js", "/static/js/routemap.js"):
+        assert f'<script src="{script}" defer></script>' in html
+    rows = re.findall(r'<tr data-flow="[0-9a-f]{16}">(.*?)</tr>', html, re.S)
+    assert len(rows) == 4
+    assert "Mombasa → Mina Jabal Ali → Hong Kong" in html
+    assert "Uganda → Mombasa → Mina Raysut → Keppel - (East Singapore) → Nha Trang" in html
+    assert '<span class="tlp tlp-green">TLP:GREEN</span>' in html
+    assert 'value="Loxodonta"' in html and "<script>" not in html and "style=" not in html
+
+
+def test_the_page_says_when_nothing_matches(clients: dict[str, TestClient]) -> None:
+    html = clients["ngo-x"].get("/map", params={"taxon": "Homo sapiens"}).text
+    assert "No flow matches these filters in the datasets you may see." in html
+    assert "No seizure matches these filters in the datasets you may see." in html
+
+
+def test_the_home_page_has_the_small_map(clients: dict[str, TestClient]) -> None:
+    html = clients["ngo-x"].get("/").text
+    assert 'id="home-map"' in html and 'data-json="/map.json?limit=40"' in html and 'data-mode="small"' in html
+    assert '<script src="/static/js/routemap.js" defer></script>' in html
+
+
+def test_the_map_scripts_are_served(clients: dict[str, TestClient]) -> None:
+    script = clients["ngo-x"].get("/static/js/routemap.js")
+    assert script.status_code == 200 and "d3.geoNaturalEarth1" in script.text
+
+
+def test_only_the_twin_is_in_the_api_schema(clients: dict[str, TestClient]) -> None:
+    schema = clients["ngo-x"].get("/openapi.json").json()
+    assert "/map.json" in schema["paths"] and "/map" not in schema["paths"]
+    operation = schema["paths"]["/map.json"]["get"]
+    assert operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/RouteMap")
+    assert {"422", "503"} <= set(operation["responses"])
+    names = {p["name"] for p in operation["parameters"]}
+    assert names == {"kind", "taxon", "term", "year_from", "year_to", "dataset", "source", "reporter", "unit", "limit"}
