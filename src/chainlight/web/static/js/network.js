@@ -391,7 +391,7 @@
     input.addEventListener("input", function () {
       window.clearTimeout(timer);
       var q = input.value.trim();
-      if (q.length < 2) { return; }
+      if (q.length < 3) { return; }
       timer = window.setTimeout(function () {
         var mine = ++seq;
         fetch("/search.json?q=" + encodeURIComponent(q) + "&limit=8",
@@ -411,7 +411,7 @@
             });
           })
           .catch(function () { /* no search here: the box takes an id */ });
-      }, 250);
+      }, 400);
     });
   }
 
