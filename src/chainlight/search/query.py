@@ -244,7 +244,7 @@ def _rescore(con: sqlite3.Connection, key: str, records: Ints, scores: Floats) -
         row = rows.get(record)
         if row is not None:
             names = orjson.loads(row[5]) or [row[4]]
-            exact[i] = max(text.name_score(key, text.normalise(n)) for n in names)
+            exact[i] = max(text.name_score(key, n) for n in names)
     return exact
 
 
@@ -347,7 +347,7 @@ def _hits(
         datasets = sorted({allowed[r[2]] for r in found})
         matched = None
         if key and names:
-            matched = max(names, key=lambda n: text.name_score(key, text.normalise(n)))
+            matched = max(names[:8], key=lambda n: text.name_score(key, n))
         score = max((score_of.get(r[0], 0.0) for r in found), default=None) if score_of else None
         hits.append(Hit(
             entity_id=entity_id, caption=best[4], schema=best[3], score=None if score is None else round(score, 4),

@@ -84,7 +84,13 @@ def score(shared: float, query_size: int, key_size: int) -> float:
     return 0.5 * containment + 0.5 * dice
 
 
-def name_score(query_key: str, name_key: str) -> float:
-    """:func:`score` for two normalised texts (used to pick which of a result's names matched)."""
-    q, k = grams(query_key), grams(name_key)
+@lru_cache(maxsize=65_536)
+def name_grams(name: str) -> frozenset[str]:
+    """The trigrams of a name as shown (normalised first); names recur, so they are remembered."""
+    return frozenset(grams(normalise(name)))
+
+
+def name_score(query_key: str, name: str) -> float:
+    """:func:`score` of a name as shown for a normalised query (which of a result's names matched)."""
+    q, k = name_grams(query_key), name_grams(name)
     return score(len(q & k), len(q), len(k))
