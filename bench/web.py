@@ -55,15 +55,13 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import web_data  # noqa: E402
-
-from chainlight import pipeline  # noqa: E402
-from chainlight.model.markings import Marking  # noqa: E402
-from chainlight.resolve import service  # noqa: E402
-from chainlight.search import build, profile, query  # noqa: E402
-from chainlight.search.reader import SearchIndex  # noqa: E402
-from chainlight.settings import Settings  # noqa: E402
-from chainlight.store.evidence import EvidenceStore  # noqa: E402
+import web_data
+from chainlight import pipeline
+from chainlight.resolve import service
+from chainlight.search import build, profile, query
+from chainlight.search.reader import SearchIndex
+from chainlight.settings import Settings
+from chainlight.store.evidence import EvidenceStore
 
 OUT = Path(__file__).resolve().parent / "out"
 TARGETS = {"entity_p95_ms": 100.0, "search_p95_ms": 200.0}
@@ -210,12 +208,12 @@ def server(settings: Settings, workers: int, audit: bool) -> Iterator[tuple[int,
     cmd = [sys.executable, "-m", "uvicorn", "--factory", "web:make_app", "--app-dir", str(Path(__file__).parent),
            "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers), "--log-level", "warning",
            "--no-access-log", "--backlog", "2048", "--timeout-keep-alive", "60"]
-    proc = subprocess.Popen(cmd, env=env, start_new_session=True)  # noqa: S603 - our own interpreter and args
+    proc = subprocess.Popen(cmd, env=env, start_new_session=True)
     try:
         deadline = now() + 120
         while True:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/-/health", timeout=2) as r:  # noqa: S310
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/-/health", timeout=2) as r:
                     if r.status == 200:
                         break
             except OSError:
