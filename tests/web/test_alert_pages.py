@@ -283,7 +283,9 @@ def test_triage_by_form_confirms_dismisses_and_sets_back(fresh: Settings) -> Non
         body = twin(customs, f"/alerts/{ship}.json")
         assert body["state"] == "new"
         assert [(h["state"], h["reason"], h["author"]) for h in body["history"]] == [
-            ("confirmed", None, "web:customs"), ("dismissed", "prosecuted", "web:customs"), ("new", None, "web:customs"),
+            ("confirmed", None, "web:customs"),
+            ("dismissed", "prosecuted", "web:customs"),
+            ("new", None, "web:customs"),
         ]
         assert twin(customs, "/alerts.json", state="new")["total"] == api(customs)["total"]
         unknown = customs.post(f"/alerts/{ship}/triage", data={"state": "closed"})

@@ -31,6 +31,7 @@ from chainlight.web import (
     review_pages,
     routemap,
     search,
+    upload,
     vendor,
     views,
 )
@@ -46,7 +47,6 @@ from chainlight.web.graph_payloads import (
     UltimateOwners,
 )
 from chainlight.web.map_payloads import NetworkExplorer, RouteMap
-from chainlight.web.search_payloads import EntityProfile, SearchResults
 from chainlight.web.payloads import (
     ClusterMap,
     DatasetDetail,
@@ -60,6 +60,8 @@ from chainlight.web.payloads import (
     ReviewQueue,
     Versions,
 )
+from chainlight.web.search_payloads import EntityProfile, SearchResults
+from chainlight.web.upload_payloads import UploadForm, UploadJob
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +135,24 @@ ROUTES: tuple[Route, ...] = (
         "/review/undo", review_pages.undo_form, "review_undo_form", "Undo the judgement on a pair",
         methods=("POST",),
     ),
+    # Dataset upload (upload): the form and its twin, the upload itself, and the job that ingests it.
+    Route(
+        "/upload.json", upload.upload_form_json, "upload_form_json",
+        "What the upload form offers (formats, markings, sharing groups, size limit) and the latest uploads",
+        UploadForm,
+    ),
+    Route(
+        "/upload.json", upload.upload_json, "upload_json",
+        "Upload a file (multipart: file, dataset, title, format, marking, sharing_group) and start its ingest",
+        UploadJob, errors=(403, 409, 413, 415, 422, 503), methods=("POST",),
+    ),
+    Route("/upload", upload.upload_page, "upload", "The upload form"),
+    Route("/upload", upload.upload_submit, "upload_submit", "The upload form's POST", methods=("POST",)),
+    Route(
+        "/upload/jobs/{job_id}.json", upload.job_json, "upload_job_json",
+        "An upload's ingest: state, progress, counts and quarantined rows", UploadJob, errors=(404, 422),
+    ),
+    Route("/upload/jobs/{job_id}", upload.job_page, "upload_job", "An upload's ingest, followed as it goes"),
     # The network explorer and the trade and seizure route map (network, routemap): pages and their
     # JSON twins; the front-end libraries they load, from node_modules (vendor, not in the schema).
     Route(
@@ -288,6 +308,8 @@ ERROR_DESCRIPTIONS = {
     403: "The viewer's role does not allow this",
     404: "Not found",
     409: "Not possible now (e.g. resolution has not run, the graph has not been built, or the rules have not run)",
+    413: "The upload is larger than the limit",
+    415: "The upload is not a multipart/form-data form",
     422: "Invalid request",
     428: "The item is marked RED or AMBER+STRICT: repeat the request with a purpose",
     503: "The evidence store is busy",
