@@ -290,9 +290,6 @@
     var expandButton = button("Expand", function () { expand(d.id); });
     var from = button("Path from here", function () { document.getElementById("path-source").value = d.id; });
     var to = button("Path to here", function () { document.getElementById("path-target").value = d.id; });
-    var exportLink = document.createElement("a");
-    exportLink.href = "/api/graph/export/" + encodeURIComponent(d.id) + "?format=graphml&hops=1";
-    exportLink.textContent = "GraphML";
     panel(d.label, [
       ["Schema", d.schema],
       ["Id", d.id],
@@ -301,7 +298,7 @@
       ["Datasets", d.datasets.join(", ")],
       ["Marking", badge(d.marking)],
       ["Hub", node.hasClass("hub") ? "too many edges to expand" : null],
-    ], [expandButton, from, to, profile, exportLink]);
+    ], [expandButton, from, to, profile]);
   }
 
   function showEdge(edge) {

@@ -209,7 +209,7 @@
       : flow.first_year + "–" + flow.last_year) : "no dates";
     return [
       route,
-      KINDS[flow.kind] + ": " + number(flow.quantity) + " " + data.unit_label.toLowerCase() + ", " +
+      KINDS[flow.kind] + ": " + number(flow.quantity) + " " + unitWords(data) + ", " +
         flow.records + (flow.records === 1 ? " record" : " records") + ", " + years,
       flow.taxa.length ? flow.taxa.join(", ") : "taxon not stated",
       "Datasets: " + flow.datasets.join(", "),
@@ -260,12 +260,13 @@
       if (kinds[kind]) { list.appendChild(item("swatch swatch-" + kind, KINDS[kind])); }
     });
     if (data.flows.length) {
-      list.appendChild(item("swatch swatch-width", "width: quantity, up to " + number(max) + " " +
-        data.unit_label.toLowerCase()));
+      list.appendChild(item("swatch swatch-width", "width: quantity, up to " + number(max) + " " + unitWords(data)));
     }
     if (data.seizures.length) { list.appendChild(item("dot dot-seizure", "seizures (size: how many)")); }
     if (data.places.some(function (p) { return p.kind === "port"; })) { list.appendChild(item("dot dot-port", "port")); }
-    list.appendChild(item("swatch swatch-red", "dashed: TLP:RED evidence"));
+    if (data.flows.some(function (f) { return f.marking === "RED"; })) {
+      list.appendChild(item("swatch swatch-red", "dashed: resting on TLP:RED evidence"));
+    }
     legend.appendChild(list);
     if (!small && data.total_flows > data.flows.length) {
       var more = document.createElement("p");
@@ -290,6 +291,7 @@
     var name = function (id) { return places[id] ? places[id].name : id; };
     var unit = data.unit_label.toLowerCase();
     var flows = document.querySelector("#flows-table tbody");
+    var total = number(data.quantity) + " " + unitWords(data);
     var caption = document.querySelector("#flows-table caption");
     if (caption) { caption.textContent = "Largest flows, in " + unit; }
     if (flows) {
@@ -327,7 +329,7 @@
     var summary = document.getElementById("map-summary");
     if (summary) {
       summary.textContent = data.total_flows + (data.total_flows === 1 ? " flow of " : " flows of ") +
-        data.records + (data.records === 1 ? " record, " : " records, ") + number(data.quantity) + " in " + unit +
+        data.records + (data.records === 1 ? " record, " : " records, ") + total +
         (data.first_year ? ", " + data.first_year + "–" + data.last_year : "") + "; " + data.seizures.length +
         (data.seizures.length === 1 ? " seizure place." : " seizure places.");
       if (data.datasets.length) {
@@ -336,6 +338,11 @@
         summary.appendChild(document.createTextNode("."));
       }
     }
+  }
+
+  // "12 specimens", "12 kilograms": the unit as it reads after a number.
+  function unitWords(data) {
+    return data.unit === null ? "specimens" : data.unit_label.toLowerCase();
   }
 
   function years(x) {
