@@ -24,12 +24,13 @@ def operational(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Oper
     store = OperationalStore(url)
     store.migrate()
     yield store
-    if request.param == "postgresql":
-        from chainlight.store.operational import Base
+    if request.param == "postgresql":  # every table the migrations made, whichever module models it
+        from sqlalchemy import MetaData
 
         with store.engine.begin() as connection:
-            Base.metadata.drop_all(connection)
-            connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+            tables = MetaData()
+            tables.reflect(connection)
+            tables.drop_all(connection)
     store.dispose()
 
 
@@ -64,3 +65,35 @@ def test_names_are_checked(operational: OperationalStore) -> None:
         operational.ensure_dataset("Bad Name!", owner="x", marking=Marking.GREEN)
     with pytest.raises(OperationalError, match="unknown sharing group"):
         operational.ensure_dataset("ok", owner="x", marking=Marking.AMBER, sharing_group="nope")
+
+
+def test_the_access_log_is_append_only_in_the_database(operational: OperationalStore) -> None:
+    from sqlalchemy import text
+
+    from chainlight.store import access_log
+    from chainlight.store.access_log import AccessEntry
+
+    for i in range(3):
+        access_log.append(operational, AccessEntry("ana@kra.example", "kra", "entity.read", f"e-{i}", "RED", "case"))
+    statements = ["UPDATE access_log SET target = 'x'", "DELETE FROM access_log WHERE seq = 3"]
+    if operational.engine.dialect.name == "postgresql":
+        statements.append("TRUNCATE access_log")
+    for statement in statements:
+        with pytest.raises(Exception, match="append-only"), operational.engine.begin() as connection:
+            connection.execute(text(statement))
+    result = access_log.verify(operational)
+    assert result.ok and result.entries == 3
+
+
+def test_accounts_live_in_either_store(operational: OperationalStore) -> None:
+    from chainlight.accounts import service
+
+    service.add_organisation(operational, "kra")
+    service.add_user(operational, "ana@kra.example", organisation="kra", role="admin", password="a long pass phrase 42")
+    principal = service.sign_in(operational, "ana@kra.example", "a long pass phrase 42", client="127.0.0.1")
+    token, _ = service.open_session(operational, principal, client="127.0.0.1")
+    info = service.session_of(operational, token)
+    assert info is not None and info.principal.role == "admin"
+    secret, _ = service.create_token(operational, "ana@kra.example", "ci")
+    found = service.token_principal(operational, secret)
+    assert found is not None and found.organisation == "kra"

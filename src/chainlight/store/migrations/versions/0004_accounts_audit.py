@@ -22,7 +22,7 @@ SQLITE_TRIGGERS = (
        BEGIN SELECT RAISE(ABORT, 'the access log is append-only'); END""",
 )
 POSTGRES_TRIGGERS = (
-    """CREATE FUNCTION access_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+    """CREATE OR REPLACE FUNCTION access_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
        BEGIN RAISE EXCEPTION 'the access log is append-only'; END $$""",
     """CREATE TRIGGER access_log_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON access_log
        FOR EACH STATEMENT EXECUTE FUNCTION access_log_append_only()""",
