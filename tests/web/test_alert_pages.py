@@ -300,13 +300,22 @@ def test_triage_by_form_confirms_dismisses_and_sets_back(fresh: Settings) -> Non
 def test_a_red_alert_is_triaged_with_its_purpose_kept(fresh: Settings) -> None:
     with TestClient(create_app(fresh, "fiu")) as fiu:
         red = alert_id(fiu, BRIBE, "pay-front-relative")
+        # Without a purpose nothing is written, by the form or by the API.
+        assert fiu.post(f"/alerts/{red}/triage", data={"state": "confirmed"}).status_code == 428
+        assert fiu.post(f"/api/alerts/{red}/triage", json={"state": "confirmed"}).status_code == 428
+        assert stored_triage(fresh) == []
         response = fiu.post(f"/alerts/{red}/triage", params=PURPOSE, data={"state": "confirmed"},
                             follow_redirects=False)
         assert response.status_code == 303
         assert response.headers["location"] == f"/alerts/{red}?purpose=case+2026-117+payment+review"
         assert fiu.get(response.headers["location"]).status_code == 200
-    [entry] = log_entries(fresh, "alert.triage")
-    assert (entry.target, entry.marking, entry.purpose) == (red, "RED", PURPOSE["purpose"])
+        by_api = fiu.post(f"/api/alerts/{red}/triage", json={"state": "new"},
+                          headers={"X-Chainlight-Purpose": "closing the payment review"})
+        assert by_api.status_code == 200 and by_api.json()["state"] == "new"
+    assert [(e.target, e.marking, e.purpose) for e in log_entries(fresh, "alert.triage")] == [
+        (red, "RED", PURPOSE["purpose"]), (red, "RED", "closing the payment review"),
+    ]
+    assert [t[2] for t in stored_triage(fresh)] == ["confirmed", "new"]
 
 
 def test_the_viewer_role_reads_but_may_not_triage(fresh: Settings) -> None:

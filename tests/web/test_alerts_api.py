@@ -206,7 +206,10 @@ def test_filters_and_pages(clients: dict[str, TestClient], pool: Settings) -> No
 def test_one_alert_comes_with_its_evidence(clients: dict[str, TestClient]) -> None:
     client = clients["fiu"]
     front = by_subject(alerts_of(client, rule=BRIBE))["pay-front-relative"]
-    body = get(client, f"/api/alerts/{front['alert_id']}")
+    asked = client.get(f"/api/alerts/{front['alert_id']}")  # RED: read only with a purpose
+    assert asked.status_code == 428 and asked.json()["status"] == 428
+    assert "pay-relative" not in asked.text
+    body = get(client, f"/api/alerts/{front['alert_id']}", purpose="bribery case 17")
     assert {k: body[k] for k in front} == front
     assert body["history"] == []
     items = body["evidence_items"]
@@ -230,7 +233,7 @@ def test_a_hidden_alert_answers_exactly_like_a_missing_one(clients: dict[str, Te
             assert hidden.json() == {"status": 404, "error": f"No such alert: {red}.", "incident": None}
     # Nothing was written for the probes, and the FIU's alert is still new.
     assert stored_triage(pool) == []
-    assert get(clients["fiu"], f"/api/alerts/{red}")["state"] == "new"
+    assert get(clients["fiu"], f"/api/alerts/{red}", purpose="bribery case 17")["state"] == "new"
 
 
 def test_entity_risk_counts_visible_alerts_only(clients: dict[str, TestClient], pool: Settings) -> None:

@@ -191,11 +191,7 @@ def load_alert(request: Request, svc: Services, viewer: Viewer, alert_id: str) -
     """One alert the viewer may see, with its evidence; asks for a purpose when it is RED or
     AMBER+STRICT, and records the read in the access log."""
     with alerts.alert_store(svc, viewer) as (store, reader):
-        try:
-            alert = rule_alerts.get_alert(store, svc.operational, reader, alert_id)
-        except rule_alerts.AlertError:
-            raise HTTPException(status_code=404, detail=f"No such alert: {alert_id}.") from None
-        purpose = access.require_purpose(request, alert.marking)
+        alert, purpose = alerts.visible_alert(store, svc, reader, alert_id, request)
         items = rule_alerts.evidence(store, reader, alert)
         ids = set(alert.entities) | {i["evidence"] for i in items if i["kind"] == "statement"}
         if alert.flags != "TradeRecord":
@@ -287,13 +283,11 @@ def triage_form(
         page = load_alert(request, svc, viewer, alert_id)  # 404 for a hidden alert before anything is said
         return _render_alert(request, page, error=problem, form={"state": state, "reason": reason}, status_code=422)
     with alerts.alert_store(svc, viewer) as (store, reader):
-        try:  # checks that the viewer may see the alert before anything is written
-            alert = rule_alerts.triage_alert(
-                store, svc.operational, reader, alert_id, state, author=alerts.author(viewer), reason=reason_text
-            )
-        except rule_alerts.AlertError:
-            raise HTTPException(status_code=404, detail=f"No such alert: {alert_id}.") from None
-    purpose = request.query_params.get("purpose")
+        # The viewer must see the alert, with the purpose its marking asks for, before anything is written.
+        _, purpose = alerts.visible_alert(store, svc, reader, alert_id, request)
+        alert = rule_alerts.triage_alert(
+            store, svc.operational, reader, alert_id, state, author=alerts.author(viewer), reason=reason_text
+        )
     access.audit(
         request, viewer, "alert.triage", alert_id, marking=alert.marking, purpose=purpose,
         detail=state if reason_text is None else f"{state}: {reason_text}",

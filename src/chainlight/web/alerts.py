@@ -15,7 +15,9 @@ Triage is the second thing the web app writes, after resolution judgements: the 
 to the operational store only (``alert_triage``, per organisation, never updated: the latest
 row stands). The decision is the viewer's organisation's; the author recorded is the signed-in
 person, or ``web:<organisation>`` in an app trusted to answer for one organisation. Triage
-needs the analyst role (403 otherwise) and is recorded in the access log.
+needs the analyst role (403 otherwise) and is recorded in the access log. Reading one RED or
+AMBER+STRICT alert (``GET`` or the answer to a triage) asks for a purpose (428 without one,
+:func:`access.require_purpose`); each read goes to the access log.
 Errors are JSON :class:`~chainlight.web.payloads.Problem` answers (the routes use
 :class:`chainlight.web.resolution.ApiRoute`).
 """
@@ -80,11 +82,19 @@ def _not_found(alert_id: str) -> HTTPException:
     return HTTPException(status_code=404, detail=f"No such alert: {alert_id}.")
 
 
-def _detail(store: EvidenceStore, svc: Services, reader: rule_alerts.Reader, alert_id: str) -> AlertDetail:
+def visible_alert(
+    store: EvidenceStore, svc: Services, reader: rule_alerts.Reader, alert_id: str, request: Request
+) -> tuple[rule_alerts.Alert, str | None]:
+    """The alert if the viewer may see it (404 otherwise), and the purpose its marking asks for
+    (428 when a RED or AMBER+STRICT alert comes without one)."""
     try:
         alert = rule_alerts.get_alert(store, svc.operational, reader, alert_id)
     except rule_alerts.AlertError:
         raise _not_found(alert_id) from None
+    return alert, access.require_purpose(request, alert.marking)
+
+
+def _detail(store: EvidenceStore, reader: rule_alerts.Reader, alert: rule_alerts.Alert) -> AlertDetail:
     items = rule_alerts.evidence(store, reader, alert)
     return AlertDetail.model_validate({**alert.as_dict(), "evidence_items": items})
 
@@ -121,9 +131,12 @@ def list_alerts(
     )
 
 
-def get_alert(alert_id: AlertId, svc: ServicesDep, viewer: ViewerDep) -> AlertDetail:
+def get_alert(alert_id: AlertId, request: Request, svc: ServicesDep, viewer: ViewerDep) -> AlertDetail:
     with alert_store(svc, viewer) as (store, reader):
-        return _detail(store, svc, reader, alert_id)
+        alert, purpose = visible_alert(store, svc, reader, alert_id, request)
+        detail = _detail(store, reader, alert)
+    access.audit(request, viewer, "alert.read", alert_id, marking=alert.marking, purpose=purpose)
+    return detail
 
 
 def triage(
@@ -134,7 +147,10 @@ def triage(
     if body.state == "dismissed" and reason is None:
         raise HTTPException(status_code=422, detail=NEEDS_REASON)
     with alert_store(svc, viewer) as (store, reader):
-        try:  # checks that the viewer may see the alert before anything is written
+        # The viewer must see the alert, with a purpose where its marking asks for one (the answer
+        # shows it), before anything is written.
+        _, purpose = visible_alert(store, svc, reader, alert_id, request)
+        try:
             alert = rule_alerts.triage_alert(
                 store, svc.operational, reader, alert_id, body.state, author=author(viewer), reason=reason
             )
@@ -142,9 +158,9 @@ def triage(
             raise _not_found(alert_id) from None
         except OperationalError as exc:
             raise HTTPException(status_code=422, detail=f"{str(exc)[:1].upper()}{str(exc)[1:]}.") from None
-        detail = _detail(store, svc, reader, alert_id)
+        detail = _detail(store, reader, alert)
     access.audit(
-        request, viewer, "alert.triage", alert_id, marking=alert.marking,
+        request, viewer, "alert.triage", alert_id, marking=alert.marking, purpose=purpose,
         detail=body.state if reason is None else f"{body.state}: {reason}",
     )
     return detail
