@@ -8,7 +8,9 @@ the multipart form, is stored under ``uploads/``, and a child process
 
 from __future__ import annotations
 
+import html
 import os
+import re
 import signal
 import stat
 import time
@@ -20,6 +22,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from chainlight import pipeline
+from chainlight.accounts import service
 from chainlight.model.markings import Marking
 from chainlight.settings import Settings
 from chainlight.store import access_log
@@ -331,3 +334,28 @@ def test_file_names_are_made_safe() -> None:
     assert safe_file_name("naïve résumé.json") == "na_ve_r_sum_.json"
     assert len(safe_file_name("a" * 500 + ".csv")) == 100
     assert "/" not in safe_file_name("a/b\\c/../d")
+
+
+def test_a_signed_in_analyst_uploads_with_the_forms_csrf_token(home: Settings) -> None:
+    operational = pipeline.open_operational(home)
+    try:
+        service.add_user(operational, "analyst@customs.example", organisation="customs-ke", role="analyst",
+                         password="a long pass phrase 42")
+    finally:
+        operational.dispose()
+    with TestClient(create_app(home), base_url="http://127.0.0.1:8000", follow_redirects=False) as client:
+        login = client.get("/login").text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', login)
+        assert token is not None
+        signed = client.post("/login", data={"email": "analyst@customs.example", "password": "a long pass phrase 42",
+                                             "csrf_token": token.group(1), "next": "/upload"})
+        assert signed.status_code == 303
+        page = client.get("/upload").text
+        action = re.search(r'id="upload-form"[^>]*action="([^"]+)"', page, flags=re.S)
+        assert action is not None and "csrf_token=" in action.group(1)
+        forged = upload(client, path="/upload")  # no token: a cross-site form could send this
+        assert forged.status_code == 403
+        job_id = job_of(upload(client, path=html.unescape(action.group(1))))
+        job = finished(client, job_id)
+    assert (job["state"], job["uploaded_by"], job["owner"]) == ("done", "analyst@customs.example", "customs-ke")
+    assert jobs_in(home) == 1
