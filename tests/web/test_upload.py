@@ -115,6 +115,7 @@ def test_the_form_offers_the_ingest_formats_markings_and_own_groups(customs: Tes
     html = customs.get("/upload").text
     assert 'enctype="multipart/form-data"' in html and 'name="csrf_token"' in html
     assert '<option value="lake-victoria"' in html and "sahel" not in html
+    assert "selected>TLP:" not in html  # no marking is chosen for the uploader
     assert 'name="owner"' not in html and "Owner: <strong>customs-ke</strong>" in html
     assert '<script src="/static/js/upload.js" defer></script>' in html
     assert customs.get("/static/js/upload.js").status_code == 200
@@ -287,6 +288,8 @@ def test_a_bad_form_is_refused_with_a_clear_message_and_nothing_is_kept(
     assert words in text and 'role="alert"' in text and "Traceback" not in text
     if fields.get("dataset", "ke-uploads"):
         assert f'value="{fields.get("dataset", "ke-uploads")}"' in text
+    if "marking" not in fields:  # what was chosen is kept
+        assert '<option value="RED" selected>TLP:RED</option>' in text
     as_json = upload(customs, path="/upload.json", **fields)
     assert as_json.status_code == status and words in as_json.json()["error"]
     assert jobs_in(home) == 0 and uploads_in(home) == []

@@ -187,7 +187,8 @@ def _render_form(
     request: Request, form: UploadForm, *, error: str | None = None, values: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    context = {"form": form, "error": error, "values": values or {"marking": "AMBER"}, "size": _size}
+    # No format or marking is chosen for the uploader: who may see the data is a decision to make.
+    context = {"form": form, "error": error, "values": values or {}, "size": _size}
     return render(request, "upload.html", context, status_code=status_code, json_url="/upload.json")
 
 
