@@ -421,18 +421,30 @@ def serve(
     database_url: DatabaseOption = None,
     host: Annotated[str, typer.Option(help="Interface to serve on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to serve on.")] = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Server processes (each answers requests; sessions are shared).")
+    ] = 1,
 ) -> None:
-    """Serve the web app and JSON API."""
-    _serve(_settings(home, database_url), host, port)
+    """Serve the web app and JSON API (sign-in required; see `chainlight accounts`)."""
+    _serve(_settings(home, database_url), host, port, workers)
 
 
-def _serve(settings: Settings, host: str, port: int) -> None:
+def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     import uvicorn
 
     from chainlight.web.app import create_app
 
     err.print(f"Chainlight on http://{host}:{port}/  (Ctrl+C to stop)")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    if workers == 1:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+        return
+    # Several processes: each builds its own app from the environment (uvicorn's factory mode).
+    os.environ["CHAINLIGHT_HOME"] = str(settings.home)
+    os.environ["CHAINLIGHT_DATABASE_URL"] = settings.database_url
+    # A worker answers the supervisor's health check only once it has imported everything, which
+    # takes seconds on a busy machine: uvicorn's 5 s default would kill and restart it for ever.
+    uvicorn.run("chainlight.web.app:from_environment", factory=True, host=host, port=port, workers=workers,
+                log_level="warning", timeout_worker_healthcheck=120)
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from chainlight import pipeline
 from chainlight.model.markings import Marking
@@ -40,14 +41,17 @@ def wait_until_up(base: str, server: subprocess.Popen[bytes]) -> None:
     raise AssertionError(f"the server did not answer {base}/-/health within {STARTUP_LIMIT_S:.0f} s")
 
 
-def test_serve_answers_pages_and_json_then_stops(settings: Settings, tmp_path: Path) -> None:
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("workers", [1, 2])
+def test_serve_answers_pages_and_json_then_stops(settings: Settings, tmp_path: Path, workers: int) -> None:
     entities = tmp_path / "notes.jsonl"
     entities.write_text('{"id": "note-1", "schema": "Note", "properties": {"name": ["Seizure tip-off"]}}\n')
     pipeline.ingest(settings, "ftm", [entities], dataset="tips", marking=Marking.GREEN, owner="ngo-y")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-m", "chainlight.cli", "serve", "--home", str(settings.home),
-               "--database-url", settings.database_url, "--host", "127.0.0.1", "--port", str(port)]
+               "--database-url", settings.database_url, "--host", "127.0.0.1", "--port", str(port),
+               "--workers", str(workers)]
     server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     cli = [sys.executable, "-m", "chainlight.cli", "accounts"]
     where = ["--home", str(settings.home), "--database-url", settings.database_url]
@@ -71,6 +75,8 @@ def test_serve_answers_pages_and_json_then_stops(settings: Settings, tmp_path: P
             assert '<a href="/datasets/tips">tips</a>' in page.text
             assert "Viewing as <strong>local</strong>" in page.text
             assert page.headers["x-content-type-options"] == "nosniff"
+            for _ in range(4 * workers):  # whichever process answers, the session holds
+                assert browser.get("/account.json").json()["user"] == "ana@local.example"
             index = browser.get("/index.json").json()
             assert index["organisation"] == "local"
             assert [(d["name"], d["owner"], d["entities"]) for d in index["datasets"]] == [("tips", "ngo-y", 1)]

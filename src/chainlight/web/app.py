@@ -74,3 +74,12 @@ def create_app(settings: Settings, organisation: str | None = None, *, role: str
     app.add_middleware(Authenticator, operational=operational, trusted=trusted)
     app.add_middleware(errors.ResponseGuard)  # added last, so outermost: its headers go on every answer
     return app
+
+
+def from_environment() -> FastAPI:
+    """The app for ``CHAINLIGHT_HOME`` and ``CHAINLIGHT_DATABASE_URL``, with sign-in required.
+
+    The factory each worker process calls when ``chainlight serve --workers N`` runs several
+    (``uvicorn --factory chainlight.web.app:from_environment``).
+    """
+    return create_app(Settings.load())
