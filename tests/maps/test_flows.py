@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -9,9 +11,11 @@ from typing import Any
 import pytest
 
 from chainlight import pipeline
+from chainlight.maps import sources
 from chainlight.maps.flows import Flow, MapFilter, MapFilterError, RouteMap, route_map
 from chainlight.model.markings import Marking
 from chainlight.settings import Settings
+from chainlight.store import projections
 from chainlight.store.evidence import EvidenceStore
 from tests.conftest import FIXTURES
 from tests.maps.conftest import REGISTRATION, VISIBLE
@@ -216,3 +220,29 @@ def test_the_comparative_tabulation_counts_the_chosen_partys_quantities(tmp_path
 
         # Importer reported 2 tusks, exporter 4: 'all' takes the larger of the two.
         assert (quantity("I"), quantity("E"), quantity("all")) == (2.0, 4.0, 4.0)
+
+
+def test_stale_projections_give_the_same_answers_from_the_statements(
+    store: EvidenceStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fresh = {reader: dataclasses.asdict(ask(store, reader)) for reader in VISIBLE}
+    monkeypatch.setattr(sources.projections, "current", lambda _: False)
+    assert {reader: dataclasses.asdict(ask(store, reader)) for reader in VISIBLE} == fresh
+
+
+def test_shipments_resolution_merged_are_still_counted_record_by_record(map_world: Settings, tmp_path: Path) -> None:
+    """A merged row of the projections may rest on evidence the reader cannot see: it is
+    pivoted again per entity, so the reader's counts are those of its own records."""
+    copy = tmp_path / "evidence.duckdb"
+    shutil.copy(map_world.evidence_path, copy)
+    with EvidenceStore(copy, read_only=True) as before:
+        expected = {reader: dataclasses.asdict(ask(before, reader)) for reader in VISIBLE}
+    with EvidenceStore(copy) as writable:
+        writable.con.execute("UPDATE statements SET canonical_id = 'ship-1' WHERE entity_id IN ('ship-1', 'ship-2')")
+        writable.con.execute("CREATE TABLE er_clusters AS SELECT * FROM (VALUES ('ship-1', 'ship-1'), "
+                             "('ship-2', 'ship-1')) t(entity_id, canonical_id)")
+        projections.rebuild(writable)
+        assert writable.scalar("SELECT count(*) FROM proj_shipment WHERE id = 'ship-1'") == 1
+    with EvidenceStore(copy, read_only=True) as after:
+        assert projections.current(after)
+        assert {reader: dataclasses.asdict(ask(after, reader)) for reader in VISIBLE} == expected

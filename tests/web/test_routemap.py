@@ -9,19 +9,24 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import shutil
 from collections.abc import Iterator
 from contextlib import ExitStack
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from chainlight import pipeline
 from chainlight.maps.flows import MapFilter, route_map
+from chainlight.model.markings import Marking
 from chainlight.settings import Settings
 from chainlight.store.evidence import EvidenceStore
+from chainlight.web import routemap
 from chainlight.web.app import create_app
 from chainlight.web.map_payloads import RouteMap
-from tests.maps.conftest import RED_ONLY, REGISTRATION, VISIBLE, map_world
+from tests.maps.conftest import ELEPHANT, HEADER, RED_ONLY, REGISTRATION, VISIBLE, map_world
 
 __all__ = ["map_world"]  # the fixture, shared with tests/maps
 
@@ -203,3 +208,22 @@ def test_only_the_twin_is_in_the_api_schema(clients: dict[str, TestClient]) -> N
     assert {"422", "503"} <= set(operation["responses"])
     names = {p["name"] for p in operation["parameters"]}
     assert names == {"kind", "taxon", "term", "year_from", "year_to", "dataset", "source", "reporter", "unit", "limit"}
+
+
+def test_an_answer_is_kept_until_the_evidence_changes(map_world: Settings, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    shutil.copytree(map_world.home, home)
+    settings = Settings.load(home, f"sqlite:///{home / 'chainlight.db'}")
+    with TestClient(create_app(settings, "ngo-x")) as client:
+        first = get(client, "/map.json", kind="trade")
+        key_count = len(routemap.CACHE)
+        assert get(client, "/map.json", kind="trade") == first
+        assert len(routemap.CACHE) == key_count  # answered from the cache
+        path = tmp_path / "more.csv"
+        path.write_text(f"{HEADER}\n9,2022,I,{ELEPHANT},TUS,4,,CN,KE,,T,W,E,,z9,\n", encoding="utf-8")
+        pipeline.ingest(settings, "cites-trade", [path], dataset="trade-more", marking=Marking.GREEN,
+                        owner="customs-ke")
+        after = get(client, "/map.json", kind="trade")
+    assert flow(first, "trade", "country:KE", "country:CN")["quantity"] == 15
+    kenya_china = flow(after, "trade", "country:KE", "country:CN")
+    assert (kenya_china["quantity"], kenya_china["datasets"]) == (19, ["trade-green", "trade-more"])

@@ -19,10 +19,12 @@ A **flow** is every record of one kind along the same stops, in the same unit: i
 their sum, and it carries the datasets of its records and the strictest of their markings.
 
 **Need-to-know.** Every query reads rows of the reader's visible datasets only: trade rows by
-their dataset, shipments and seizures from the statements of visible datasets alone, pivoted
-per entity after that filter. A hidden row therefore adds nothing to any quantity, count,
+their dataset; shipments and seizures from projection rows whose values all lie in visible
+datasets, or else pivoted again from the statements of visible datasets alone
+(:mod:`chainlight.maps.sources`). A hidden row therefore adds nothing to any quantity, count,
 facet or total, and a route only a hidden dataset describes never appears. Ports are named
-and placed from visible ``Port`` statements, else from the packaged reference data.
+and placed from visible ``Port`` statements, else from the packaged reference data. A flow's
+``taxa`` name the taxon of its largest record.
 
 **Units.** Quantities in different units cannot be added up: a response is in one unit, the
 one asked for (``unit``) or else the one with the most records, and ``units`` lists the others
@@ -35,9 +37,9 @@ import hashlib
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, Literal, get_args
+from typing import Final, Literal, get_args
 
-from chainlight.maps import places
+from chainlight.maps import places, sources
 from chainlight.model.markings import Marking, most_restrictive
 from chainlight.reference.cites import codes
 from chainlight.store.evidence import EvidenceStore
@@ -195,37 +197,10 @@ class RouteMap:
     marking: str
 
 
-@dataclass(slots=True)
-class _Group:
-    """Records of one kind along the same raw stops, in one raw unit (one SQL result row)."""
-
-    kind: Kind
-    stops: list[list[str]]  # alternatives per position: [[origins], [one], [transits...] ...]
-    unit: str | None
-    records: int
-    quantity: float
-    first_year: int | None
-    last_year: int | None
-    taxa: list[str]
-    datasets: list[str]
-    transits: tuple[int, int] | None = None  # stops[start:end] are transit points, in no order yet
-    routed: bool = False  # it made at least one route of two stops
-
-
 def unit_label(unit: str | None) -> str:
     if unit is None:
         return "number of specimens"
     return codes().units.get(unit, unit)
-
-
-def _unit(raw: str | None) -> str | None:
-    """A stored unit as its CITES code; None for a number of specimens; unknown ones as given."""
-    if raw is None or not raw.strip():
-        return None
-    code = codes().unit_code(raw)
-    if code is None:
-        return raw.strip().upper()
-    return code or None
 
 
 def route_map(
@@ -236,55 +211,71 @@ def route_map(
 ) -> RouteMap:
     """Flows, seizure points and places for a reader who may see ``visible`` datasets."""
     datasets = sorted(set(flt.datasets) if flt.datasets else set(visible))
-    groups: list[_Group] = []
-    points: list[SeizurePoint] = []
-    if store is not None and datasets:
-        tables = {r[0] for r in store.fetchall("SELECT table_name FROM duckdb_tables()")}
-        taxa = _taxon_names(store, tables, datasets, flt.taxon)
+    if store is None or not datasets:
+        return _empty(flt)
+    present = sources.tables(store)
+    where = sources.Conditions(flt.taxon, sources.taxon_names(store, present, datasets, flt.taxon), flt.term,
+                               flt.year_from, flt.year_to)
+    try:
+        units: dict[str | None, int] = {}
         if "trade" in flt.kinds:
-            groups += _trade(store, tables, datasets, flt)
-        if "shipments" in flt.kinds and flt.source is None:
-            groups += _shipments(store, datasets, flt, taxa)
-        if "seizures" in flt.kinds and flt.source is None:
-            groups += _seizures(store, datasets, flt, taxa)
-            points = _seizure_points(store, datasets, flt, taxa, markings)
+            units = sources.build_trade(store, present, datasets, where, flt.source, flt.reporter)
+        groups: list[sources.Group] = []
+        points: list[SeizurePoint] = []
+        if flt.source is None:  # shipments and seizures have no CITES source
+            if "shipments" in flt.kinds:
+                groups += sources.shipment_groups(store, present, datasets, where)
+            if "seizures" in flt.kinds:
+                groups += sources.seizure_groups(store, present, datasets, where)
+                points = [
+                    SeizurePoint(place, n, float(specimens), float(weight), first, last, [top] if top else [],
+                                 list(sets), _marking(sets, markings))
+                    for place, n, specimens, weight, first, last, top, sets in sources.seizure_places(
+                        store, present, datasets, where)
+                ]
+        for group in groups:
+            units[group.unit] = units.get(group.unit, 0) + group.records
+        unit = _chosen_unit(flt, units)
+        if "trade" in flt.kinds:
+            trade, trade_rows = sources.trade_flows(store, unit, flt.limit)
+        else:
+            trade, trade_rows = sources.TradeTotals(0, 0, 0.0, None, None, []), []
+    finally:
+        sources.drop_trade(store)
 
-    units: dict[str | None, int] = {}
-    for group in groups:
-        units[group.unit] = units.get(group.unit, 0) + group.records
-    if flt.unit is not None:
-        unit = flt.unit or None
-    elif units:
-        unit = min(units, key=lambda u: (-units[u], u is not None, u or ""))
-    else:
-        unit = None
     chosen = [g for g in groups if g.unit == unit]
-
-    place_ids = {p for g in chosen for alternatives in g.stops for p in alternatives} | {p.place for p in points}
+    top_trade = [
+        Flow(_flow_id("trade", list(stops)), "trade", list(stops), unit, float(qty), int(n), first, last,
+             [top] if top else [], list(sets), _marking(sets, markings))
+        for stops, n, qty, first, last, top, sets in trade_rows
+    ]
+    place_ids = {p for g in chosen for alternatives in g.stops for p in alternatives}
+    place_ids |= {p.place for p in points} | {s for f in top_trade for s in f.stops}
     located = _places(store, datasets, place_ids)
-    flows = _flows(chosen, located, markings)
-    for flow in flows:
+    others = _flows(chosen, located, markings)
+    for flow in others:
         if flow.kind == "shipments":
             for stop in set(flow.stops):
                 if located[stop].kind == "port":
                     located[stop].shipments += flow.records
     for point in points:
         located[point.place].seizures += point.seizures
-    flows.sort(key=lambda f: (-f.quantity, -f.records, f.id))
+    shown = sorted([*top_trade, *others], key=lambda f: (-f.quantity, -f.records, f.id))[: flt.limit]
 
-    used = sorted({d for f in flows for d in f.datasets} | {d for p in points for d in p.datasets})
-    years = [y for f in flows for y in (f.first_year, f.last_year) if y is not None]
+    used = sorted({*trade.datasets, *(d for f in others for d in f.datasets), *(d for p in points for d in p.datasets)})
+    years = [y for y in (trade.first_year, trade.last_year) if y is not None]
+    years += [y for f in others for y in (f.first_year, f.last_year) if y is not None]
     years += [y for p in points for y in (p.first_year, p.last_year) if y is not None]
-    shown = flows[: flt.limit]
     keep = {s for f in shown for s in f.stops} | {p.place for p in points}
+    routed = [g for g in chosen if g.routed]
     return RouteMap(
         unit=unit,
         unit_label=unit_label(unit),
         units=[UnitCount(u, unit_label(u), n) for u, n in sorted(units.items(), key=lambda i: (-i[1], i[0] or ""))],
         flows=shown,
-        total_flows=len(flows),
-        records=sum(g.records for g in chosen if g.routed),
-        quantity=sum(g.quantity for g in chosen if g.routed),
+        total_flows=trade.flows + len(others),
+        records=trade.records + sum(g.records for g in routed),
+        quantity=trade.quantity + sum(g.quantity for g in routed),
         seizures=points,
         places=sorted((located[p] for p in keep), key=lambda p: p.id),
         first_year=min(years, default=None),
@@ -294,246 +285,35 @@ def route_map(
     )
 
 
+def _empty(flt: MapFilter) -> RouteMap:
+    unit = flt.unit or None
+    return RouteMap(unit, unit_label(unit), [], [], 0, 0, 0.0, [], [], None, None, [], Marking.CLEAR.value)
+
+
+def _chosen_unit(flt: MapFilter, units: dict[str | None, int]) -> str | None:
+    """The unit asked for, else the one with the most records (specimens first on a tie)."""
+    if flt.unit is not None:
+        return flt.unit or None
+    if not units:
+        return None
+    return min(units, key=lambda u: (-units[u], u is not None, u or ""))
+
+
 def _marking(datasets: Iterable[str], markings: dict[str, Marking]) -> str:
     # A dataset missing from the access list is treated as the strictest: never under-mark.
     return most_restrictive(markings.get(d, Marking.RED) for d in datasets).value
 
 
-# -- taxa ------------------------------------------------------------------------------------
-
-
-def _taxon_names(store: EvidenceStore, tables: set[str], datasets: list[str], taxon: str | None) -> list[str]:
-    """Taxa (lower case) of the visible trade rows whose genus, family, order or class is
-    ``taxon``: shipments and seizures name a species, so 'Elephantidae' finds them through these."""
-    if taxon is None or "cites_trade" not in tables:
-        return []
-    rows = store.fetchall(
-        'SELECT DISTINCT lower(taxon) FROM cites_trade WHERE dataset = ANY(?) AND taxon IS NOT NULL AND ? IN '
-        '(lower(genus), lower(family), lower("order"), lower(class))',
-        [datasets, taxon],
-    )
-    return sorted(r[0] for r in rows)
-
-
-def _species_condition(column: str, flt: MapFilter, taxa: list[str], params: list[Any]) -> str:
-    """SQL: ``column`` (a taxon) is the asked taxon, a species of it, or one of ``taxa``."""
-    if flt.taxon is None:
-        return "TRUE"
-    params += [flt.taxon, flt.taxon + " ", taxa]
-    return (f"(lower({column}) = ? OR starts_with(lower({column}), ?) "
-            f"OR list_contains(CAST(? AS VARCHAR[]), lower({column})))")
-
-
-def _year_condition(column: str, flt: MapFilter, params: list[Any]) -> str:
-    parts = []
-    if flt.year_from is not None:
-        parts.append(f"{column} >= ?")
-        params.append(flt.year_from)
-    if flt.year_to is not None:
-        parts.append(f"{column} <= ?")
-        params.append(flt.year_to)
-    return " AND ".join(parts) or "TRUE"
-
-
-# -- trade -----------------------------------------------------------------------------------
-
-
-def _trade(store: EvidenceStore, tables: set[str], datasets: list[str], flt: MapFilter) -> list[_Group]:
-    found: list[_Group] = []
-    for table in ("cites_trade", "cites_comparative"):
-        if table not in tables:
-            continue
-        params: list[Any] = []
-        if table == "cites_trade":
-            quantity = "quantity"
-            reporter = "TRUE" if flt.reporter == "all" else "reporter_type = ?"
-            if flt.reporter != "all":
-                params.append(flt.reporter)
-        else:  # the comparative tabulation holds both parties' quantities side by side
-            quantity = {"E": "exporter_quantity", "I": "importer_quantity"}.get(
-                flt.reporter, "greatest(exporter_quantity, importer_quantity)"
-            )
-            reporter = f"{quantity} IS NOT NULL"
-        conditions = [reporter, "dataset = ANY(?)"]
-        params.append(datasets)
-        if flt.taxon is not None:
-            conditions.append(
-                '(? IN (lower(taxon), lower(genus), lower(family), lower("order"), lower(class)) '
-                "OR starts_with(lower(taxon), ?))"
-            )
-            params += [flt.taxon, flt.taxon + " "]
-        if flt.term is not None:
-            conditions.append("upper(term) = ?")
-            params.append(flt.term)
-        if flt.source is not None:
-            conditions.append("upper(source) = ?")
-            params.append(flt.source)
-        conditions.append(_year_condition("year", flt, params))
-        rows = store.fetchall(
-            f"""SELECT upper(nullif(trim(origin_country), '')) AS origin, upper(trim(exporter)) AS exporter,
-                       upper(trim(importer)) AS importer, nullif(trim(unit), '') AS unit, count(*) AS records,
-                       coalesce(sum({quantity}), 0) AS quantity, min(year), max(year),
-                       approx_top_k(taxon, 3), list_sort(list_distinct(list(dataset)))
-                FROM {table} WHERE {" AND ".join(conditions)}
-                GROUP BY ALL""",
-            params,
-        )
-        for origin, exporter, importer, unit, records, total, first, last, taxa, sets in rows:
-            stops = [[origin]] if origin and origin != exporter else []
-            stops += [[exporter or "XX"], [importer or "XX"]]
-            found.append(_Group("trade", [[f"country:{c}" for c in s] for s in stops], _unit(unit), records,
-                                float(total), first, last, list(taxa or []), list(sets)))
-    return found
-
-
-# -- shipments and seizures: pivoted from the statements of visible datasets ------------------
-
-
-def _pivot(schema: str, props: dict[str, str]) -> str:
-    """One row per entity of ``schema`` from the statements of the datasets given as the first
-    parameter: ``props`` maps an output column to ``"prop"`` (one value), ``"prop[]"`` (every
-    value) or ``"prop#"`` (a number)."""
-    columns = []
-    names = set()
-    for column, spec in props.items():
-        prop = spec.rstrip("[]#")
-        names.add(prop)
-        if spec.endswith("[]"):
-            columns.append(f"list_sort(list_distinct(list(value) FILTER (WHERE prop = '{prop}'))) AS {column}")
-        elif spec.endswith("#"):
-            columns.append(f"min(TRY_CAST(value AS DOUBLE)) FILTER (WHERE prop = '{prop}') AS {column}")
-        else:
-            columns.append(f"min(value) FILTER (WHERE prop = '{prop}') AS {column}")
-    wanted = ", ".join(f"'{n}'" for n in sorted(names))
-    return f"""
-        SELECT entity_id, list_sort(list_distinct(list(dataset))) AS datasets, {", ".join(columns)}
-        FROM statements
-        WHERE schema = '{schema}' AND dataset = ANY(?) AND prop IN ({wanted})
-        GROUP BY entity_id
-    """
-
-
-_SHIPMENT: Final = {
-    "loading": "portOfLoading", "transit": "transitPort[]", "discharge": "portOfDischarge",
-    "origin": "originCountry", "destination": "destinationCountry", "taxon": "taxon", "term": "term",
-    "quantity": "quantity#", "unit": "unit", "departure": "departureDate", "arrival": "arrivalDate",
-}
-
-
-def _common_conditions(flt: MapFilter, taxa: list[str], year: str, params: list[Any]) -> str:
-    conditions = [_species_condition("taxon", flt, taxa, params)]
-    if flt.term is not None:
-        conditions.append("upper(term) = ?")
-        params.append(flt.term)
-    conditions.append(_year_condition(year, flt, params))
-    return " AND ".join(conditions)
-
-
-def _shipments(store: EvidenceStore, datasets: list[str], flt: MapFilter, taxa: list[str]) -> list[_Group]:
-    params: list[Any] = [datasets]
-    year = "year(coalesce(TRY_CAST(departure AS DATE), TRY_CAST(arrival AS DATE)))"
-    where = _common_conditions(flt, taxa, year, params)
-    rows = store.fetchall(
-        f"""WITH s AS ({_pivot("Shipment", _SHIPMENT)})
-            SELECT upper(origin), loading, coalesce(transit, []), discharge, upper(destination), unit,
-                   count(*), coalesce(sum(quantity), 0), min({year}), max({year}), approx_top_k(taxon, 3),
-                   list_sort(list_distinct(flatten(list(datasets))))
-            FROM s WHERE {where} AND (loading IS NOT NULL OR discharge IS NOT NULL OR len(transit) > 0
-                                      OR origin IS NOT NULL OR destination IS NOT NULL)
-            GROUP BY ALL""",
-        params,
-    )
-    found = []
-    for origin, loading, transit, discharge, destination, unit, records, total, first, last, top, sets in rows:
-        stops: list[list[str]] = []
-        if origin:
-            stops.append([f"country:{origin}"])
-        if loading:
-            stops.append([f"port:{loading}"])
-        transits = (len(stops), len(stops) + len(transit))
-        stops += [[f"port:{p}"] for p in transit]  # put in travel order once places are known
-        if discharge:
-            stops.append([f"port:{discharge}"])
-        if destination:
-            stops.append([f"country:{destination}"])
-        found.append(_Group("shipments", stops, _unit(unit), records, float(total), first, last, list(top or []),
-                            list(sets), transits=transits))
-    return found
-
-
-_SEIZURE: Final = {
-    "origins": "originCountry[]", "transits": "transitCountry[]", "destinations": "destinationCountry[]",
-    "country": "country", "port": "port", "taxon": "taxon", "term": "term", "quantity": "quantity#",
-    "weight": "weight#", "unit": "unit", "day": "date",
-}
-_SEIZURE_YEAR: Final = "year(TRY_CAST(day AS DATE))"
-
-
-def _seizures(store: EvidenceStore, datasets: list[str], flt: MapFilter, taxa: list[str]) -> list[_Group]:
-    params: list[Any] = [datasets]
-    where = _common_conditions(flt, taxa, _SEIZURE_YEAR, params)
-    rows = store.fetchall(
-        f"""WITH s AS ({_pivot("Seizure", _SEIZURE)})
-            SELECT coalesce(origins, []), coalesce(transits, []), coalesce(destinations, []), upper(country), unit,
-                   count(*), coalesce(sum(quantity), 0), min({_SEIZURE_YEAR}), max({_SEIZURE_YEAR}),
-                   approx_top_k(taxon, 3), list_sort(list_distinct(flatten(list(datasets))))
-            FROM s WHERE {where} GROUP BY ALL""",
-        params,
-    )
-    found = []
-    for origins, transits, destinations, country, unit, records, total, first, last, top, sets in rows:
-        origins, transits, destinations = ([c.upper() for c in v] for v in (origins, transits, destinations))
-        # Goods are seized on their way: where neither an end nor a transit, the country of
-        # seizure is a transit; with no destination given, it is where the route ends.
-        if country and destinations and country not in {*origins, *transits, *destinations}:
-            transits = [*transits, country]
-        ends = destinations or ([country] if country else [])
-        stops = [[f"country:{c}" for c in origins]] if origins else []
-        between = (len(stops), len(stops) + len(transits))
-        stops += [[f"country:{c}"] for c in transits]
-        if ends:
-            stops.append([f"country:{c}" for c in ends])
-        found.append(_Group("seizures", stops, _unit(unit), records, float(total), first, last, list(top or []),
-                            list(sets), transits=between))
-    return found
-
-
-def _seizure_points(
-    store: EvidenceStore, datasets: list[str], flt: MapFilter, taxa: list[str], markings: dict[str, Marking]
-) -> list[SeizurePoint]:
-    params: list[Any] = [datasets]
-    where = _common_conditions(flt, taxa, _SEIZURE_YEAR, params)
-    rows = store.fetchall(
-        f"""WITH s AS ({_pivot("Seizure", _SEIZURE)})
-            SELECT CASE WHEN port IS NOT NULL THEN 'port:' || port ELSE 'country:' || upper(country) END AS place,
-                   count(*), coalesce(sum(quantity) FILTER (WHERE coalesce(trim(unit), '') = ''), 0),
-                   coalesce(sum(weight), 0), min({_SEIZURE_YEAR}), max({_SEIZURE_YEAR}), approx_top_k(taxon, 3),
-                   list_sort(list_distinct(flatten(list(datasets))))
-            FROM s WHERE {where} AND (port IS NOT NULL OR country IS NOT NULL)
-            GROUP BY place ORDER BY place""",
-        params,
-    )
-    return [
-        SeizurePoint(place, n, float(specimens), float(weight), first, last, list(top or []), list(sets),
-                     _marking(sets, markings))
-        for place, n, specimens, weight, first, last, top, sets in rows
-    ]
+def _flow_id(kind: str, route: list[str]) -> str:
+    return hashlib.sha256("\x1f".join([kind, *route]).encode()).hexdigest()[:16]
 
 
 # -- places and flows ------------------------------------------------------------------------
 
 
-def _places(store: EvidenceStore | None, datasets: list[str], ids: set[str]) -> dict[str, Place]:
+def _places(store: EvidenceStore, datasets: list[str], ids: set[str]) -> dict[str, Place]:
     """Every place id named, with its name and coordinates (None where none are known)."""
-    port_ids = sorted(p.removeprefix("port:") for p in ids if p.startswith("port:"))
-    stated: dict[str, dict[str, str]] = {}
-    if store is not None and port_ids:
-        for entity, prop, value in store.fetchall(
-            "SELECT entity_id, prop, min(value) FROM statements WHERE schema = 'Port' AND entity_id = ANY(?) "
-            "AND dataset = ANY(?) AND prop IN ('name', 'country', 'latitude', 'longitude') GROUP BY ALL",
-            [port_ids, datasets],
-        ):
-            stated.setdefault(entity, {})[prop] = value
+    stated = sources.port_facts(store, datasets, sorted(p.removeprefix("port:") for p in ids if p.startswith("port:")))
     found: dict[str, Place] = {}
     for place in ids:
         kind, _, key = place.partition(":")
@@ -561,7 +341,7 @@ def _number(value: str | None) -> float | None:
     return number if number is not None and math.isfinite(number) else None
 
 
-def _flows(groups: list[_Group], located: dict[str, Place], markings: dict[str, Marking]) -> list[Flow]:
+def _flows(groups: list[sources.Group], located: dict[str, Place], markings: dict[str, Marking]) -> list[Flow]:
     merged: dict[tuple[Kind, tuple[str, ...]], Flow] = {}
     for group in groups:
         for route in _routes(group, located):
@@ -569,9 +349,9 @@ def _flows(groups: list[_Group], located: dict[str, Place], markings: dict[str, 
             key = (group.kind, tuple(route))
             flow = merged.get(key)
             if flow is None:
-                digest = hashlib.sha256("\x1f".join([group.kind, *route]).encode()).hexdigest()[:16]
-                merged[key] = Flow(digest, group.kind, route, group.unit, group.quantity, group.records,
-                                   group.first_year, group.last_year, list(group.taxa), list(group.datasets), "")
+                merged[key] = Flow(_flow_id(group.kind, route), group.kind, route, group.unit, group.quantity,
+                                   group.records, group.first_year, group.last_year, list(group.taxa),
+                                   list(group.datasets), "")
                 continue
             flow.quantity += group.quantity
             flow.records += group.records
@@ -584,7 +364,7 @@ def _flows(groups: list[_Group], located: dict[str, Place], markings: dict[str, 
     return list(merged.values())
 
 
-def _routes(group: _Group, located: dict[str, Place]) -> list[list[str]]:
+def _routes(group: sources.Group, located: dict[str, Place]) -> list[list[str]]:
     """The routes a group's stops make: one per choice of its alternatives (several origins
     or destinations of a seizure), transit ports in travel order, a country dropped where the
     port next to it lies in it, and repeated stops dropped; only routes of two stops or more."""
@@ -612,7 +392,7 @@ def _beside_port_in(stop: str, route: list[str], i: int, located: dict[str, Plac
     return any(located[n].kind == "port" and located[n].country == country for n in neighbours)
 
 
-def _order_transits(group: _Group, located: dict[str, Place]) -> list[list[str]]:
+def _order_transits(group: sources.Group, located: dict[str, Place]) -> list[list[str]]:
     """A group's stops with its transit points (stored as an unordered set) sorted by distance
     from the stop before them, where the goods set out: the nearest first. Without a stop
     before them, or without coordinates, they keep their (sorted) order."""

@@ -46,7 +46,7 @@ class MapFlow(Provenance):
     records: int = Field(description="Trade rows, shipments or seizures along the route.")
     first_year: int | None
     last_year: int | None
-    taxa: list[str] = Field(description="The commonest taxa among the records (up to three).")
+    taxa: list[str] = Field(description="Taxa of its largest records (up to three).")
 
 
 class MapSeizurePoint(Provenance):
@@ -60,7 +60,7 @@ class MapSeizurePoint(Provenance):
     weight: float = Field(description="Summed weights, kg.")
     first_year: int | None
     last_year: int | None
-    taxa: list[str]
+    taxa: list[str] = Field(description="The taxon of the heaviest seizure here.")
 
 
 class MapUnit(BaseModel):

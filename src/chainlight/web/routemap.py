@@ -8,12 +8,22 @@ outlines served from ``/vendor/``.
 
 A filter that names nothing known (a term, a unit, a source code, a dataset the viewer cannot
 see or that does not exist) answers 422 with the same words either way.
+
+Aggregating ten million trade rows and a million shipments takes seconds, and the home page
+asks for its map on every visit, so answers are kept (:class:`RouteMapCache`) per evidence file
+state, visible datasets with their markings, and filter: a new ingest, a changed marking or a
+changed sharing group makes a new key, and two viewers share an answer only when they see
+exactly the same datasets under the same markings.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
@@ -116,6 +126,49 @@ def map_query(
 QueryDep = Annotated[MapQuery, Depends(map_query)]
 
 
+class RouteMapCache:
+    """The last few route maps, keyed by everything an answer depends on."""
+
+    def __init__(self, size: int = 32) -> None:
+        self.size = size
+        self._maps: OrderedDict[Hashable, flows.RouteMap] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._maps)
+
+    def get(self, key: Hashable) -> flows.RouteMap | None:
+        with self._lock:
+            found = self._maps.get(key)
+            if found is not None:
+                self._maps.move_to_end(key)
+            return found
+
+    def put(self, key: Hashable, value: flows.RouteMap) -> None:
+        with self._lock:
+            self._maps[key] = value
+            self._maps.move_to_end(key)
+            while len(self._maps) > self.size:
+                self._maps.popitem(last=False)
+
+
+CACHE = RouteMapCache()
+
+
+def file_state(path: Path) -> tuple[object, ...]:
+    """Changes whenever the evidence store is written: its file's and its write-ahead log's
+    modification time and size (DuckDB appends to the log first and checkpoints later)."""
+    state: list[object] = [str(path)]
+    for file in (path, path.with_name(path.name + ".wal")):
+        try:
+            stat = file.stat()
+        except FileNotFoundError:
+            state.append(None)
+            continue
+        state.append((stat.st_mtime_ns, stat.st_size))
+    return tuple(state)
+
+
 def load_route_map(svc: Services, viewer: Viewer, query: MapQuery) -> RouteMap:
     visible = access.visible_datasets(svc.operational, viewer)
     names = [d.name for d in visible]
@@ -128,8 +181,12 @@ def load_route_map(svc: Services, viewer: Viewer, query: MapQuery) -> RouteMap:
     except flows.MapFilterError as exc:
         raise HTTPException(status_code=422, detail=str(exc)) from None
     markings = {d.name: d.marking for d in visible}
-    with svc.evidence.open() as store:
-        found = flows.route_map(store, names, markings, flt)
+    key = (file_state(svc.evidence.path), tuple(sorted((n, m.value) for n, m in markings.items())), flt)
+    found = CACHE.get(key)
+    if found is None:
+        with svc.evidence.open() as store:
+            found = flows.route_map(store, names, markings, flt)
+        CACHE.put(key, found)
     filters = MapFilters(
         kinds=list(flt.kinds), taxon=flt.taxon, term=flt.term, year_from=flt.year_from, year_to=flt.year_to,
         datasets=list(flt.datasets), source=flt.source, reporter=flt.reporter,
