@@ -14,14 +14,16 @@ import shutil
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 from fastapi.testclient import TestClient
 
 from chainlight import pipeline
+from chainlight.rules.model import CATEGORIES
 from chainlight.settings import Settings
 from chainlight.store import access_log
+from chainlight.web.alert_payloads import Category
 from chainlight.web.app import create_app
 from tests.rules.conftest import load_rules_pool
 from tests.web.test_alerts_api import BRIBE, CIRCULAR, FIU_ONLY, SEIZED, _settings, run_rules, stored_triage
@@ -376,3 +378,11 @@ def test_routes_are_documented_as_pages_and_twins(clients: dict[str, TestClient]
     assert {"404", "409", "428"} <= set(one)
     for path in ("/alerts", "/alerts/{alert_id}", "/alerts/{alert_id}/triage"):
         assert path not in schema["paths"]
+
+
+def test_the_category_filter_names_exactly_the_rule_categories(clients: dict[str, TestClient]) -> None:
+    assert get_args(Category) == CATEGORIES
+    assert twin(clients["public"], "/alerts.json")["categories"] == list(CATEGORIES)
+    schema = clients["public"].get("/openapi.json").json()
+    [param] = [p for p in schema["paths"]["/alerts.json"]["get"]["parameters"] if p["name"] == "category"]
+    assert param["schema"]["anyOf"][0]["enum"] == list(CATEGORIES)

@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import Depends, Form, HTTPException, Query, Request
+from fastapi import Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BeforeValidator, Field
 
@@ -32,6 +32,7 @@ from chainlight.web.alert_payloads import (
     AlertFilters,
     AlertPage,
     AlertQueue,
+    Category,
     RuleFacet,
     TriageState,
 )
@@ -64,7 +65,7 @@ def queue_filters(
         _Text | None, BeforeValidator(_blank), Query(description="Only this rule's alerts (a rule id).")
     ] = None,
     category: Annotated[
-        _Text | None, BeforeValidator(_blank),
+        Category | None, BeforeValidator(_blank),
         Query(description="Only this category: cites-trade, permits, shipments, money or ownership."),
     ] = None,
     state: Annotated[
@@ -80,9 +81,6 @@ def queue_filters(
     ] = None,
 ) -> AlertFilters:
     """The queue's filters, from the page's form or the twin's query; an empty field is no filter."""
-    if category is not None and category not in CATEGORIES:
-        known = ", ".join(CATEGORIES)
-        raise HTTPException(status_code=422, detail=f"Unknown category {category!r}: use one of {known}.")
     return AlertFilters(rule=rule, category=category, state=state, entity=entity, min_score=min_score)
 
 

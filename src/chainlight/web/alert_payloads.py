@@ -13,14 +13,24 @@ records (``nk-...``), its own id otherwise.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from chainlight.web.graph_payloads import Marking
 
 TriageState = Literal["new", "confirmed", "dismissed"]
+#: The rule categories (chainlight.rules.model.CATEGORIES), as the schema's enum.
+Category = Literal["cites-trade", "permits", "shipments", "money", "ownership"]
+
+
+def _as_utc(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+#: A time the stores keep as naive UTC, sent with its offset (RFC 3339, as the schema says).
+UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
 
 _ALIASED = ConfigDict(populate_by_name=True, serialize_by_alias=True)
 
@@ -42,12 +52,12 @@ class Alert(BaseModel):
     marking: Marking = Field(description="The strictest TLP 2.0 marking of those datasets.")
     reason: str = Field(description="Why, in one sentence.")
     details: dict[str, Any] = Field(description="Figures the rule keeps with the alert (amounts, counts ...).")
-    first_raised: datetime = Field(description="When a run first raised it (UTC).")
-    last_raised: datetime = Field(description="When a run last raised it (UTC).")
+    first_raised: UtcDatetime = Field(description="When a run first raised it (UTC).")
+    last_raised: UtcDatetime = Field(description="When a run last raised it (UTC).")
     state: TriageState = Field(description="The viewer's organisation's standing decision ('new' when none).")
     triage_reason: str | None = Field(description="Why it was decided so, if a reason was given.")
     triaged_by: str | None = Field(description="Who decided (web:ORGANISATION from the web app).")
-    triaged_at: datetime | None = Field(description="When it was decided (UTC).")
+    triaged_at: UtcDatetime | None = Field(description="When it was decided (UTC).")
 
 
 class AlertList(BaseModel):
@@ -66,7 +76,7 @@ class TriageEntry(BaseModel):
     state: TriageState
     reason: str | None
     author: str
-    at: datetime = Field(description="When it was recorded (UTC).")
+    at: UtcDatetime = Field(description="When it was recorded (UTC).")
 
 
 class StatementItem(BaseModel):
@@ -156,7 +166,7 @@ class AlertFilters(BaseModel):
     """The filters a queue page was asked for, as it applied them."""
 
     rule: str | None = None
-    category: str | None = None
+    category: Category | None = None
     state: TriageState | None = None
     entity: str | None = None
     min_score: float | None = None
