@@ -7,11 +7,12 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from chainlight import pipeline
 from chainlight.resolve import clusters, service
-from chainlight.search import build, profile
+from chainlight.search import build, profile, text
 from chainlight.search.reader import IndexMissing, SearchIndex
 from chainlight.settings import Settings
 from chainlight.store.evidence import EvidenceStore
@@ -186,3 +187,18 @@ def test_judgements_apply_at_once_without_rebuilding_the_index(pool: Settings) -
     members, canonical = profile.view_cluster(snap.con, snap.index, "c-pacific-h", visible, joined)
     assert members == ["c-pacific-h", "c-sunrise", "ngo-sunrise"]
     assert canonical == _view_ids(pool, "customs-ke", joined)["c-pacific-h"]
+
+
+def test_trigrams_cut_in_bulk_are_those_a_query_is_cut_into() -> None:
+    keys = build._Keys()
+    names = ["muhammed hassan", "sunrise trading co ltd", "ke 4471", "a", "mwanaisha odhiambo kariuki"]
+    for record, name in enumerate(names):
+        keys.add(record, 0, name)
+    keys.flush()
+    grams = np.concatenate(keys.post_gram)
+    owners = np.concatenate(keys.post_key)
+    for number, name in enumerate(names):
+        assert set(grams[owners == number].tolist()) == text.gram_codes(name)
+        assert keys.key_size[number] == len(text.gram_codes(name))
+        _, codes, _ = text.query_grams(name)
+        assert set(codes) == text.gram_codes(name)

@@ -12,10 +12,12 @@ Need-to-know holds because nothing outside the visible datasets is ever read: po
 sizes (used to choose trigrams) and records are all per dataset, so a hidden dataset changes
 neither the results nor the counts nor the order of anything a reader sees.
 
-Very common trigrams are expensive and say little. When the query's trigrams hold more than
-:data:`MAX_POSTINGS` postings in all, the rarest are read first, spread over the query so that
-one typo cannot hide all of them, and scores are estimated from those; the top of the ranking
-is then rescored exactly from the names themselves, and the answer says it is ``approximate``.
+Very common trigrams are expensive to merge and say little. When the query's trigrams hold
+more than :data:`MAX_POSTINGS` postings in all, only the rarest are merged into candidates
+(spread over the query, so that one typo cannot hide all of them); the commonest are then
+looked up for those candidates alone (binary search in each posting list), so every candidate's
+score is exact, but a name sharing none of the rarer trigrams is not a candidate. The answer
+then says it is ``approximate``.
 Without a query, search browses: every visible record passing the filters, by caption.
 """
 
@@ -37,11 +39,9 @@ from chainlight.search.reader import Loaded
 #: A record matches when its best name scores at least this (see text.score).
 MIN_SCORE = 0.55
 #: Postings read for one query before the commonest trigrams are left out.
-MAX_POSTINGS = 250_000
+MAX_POSTINGS = 100_000
 #: Trigrams read at least, however common (spread over the query).
 MIN_GRAMS = 3
-#: Candidates rescored exactly from their names when scores were estimated.
-RESCORE = 300
 #: Deepest page a search may ask for.
 MAX_OFFSET = 10_000
 
@@ -105,9 +105,11 @@ def _allowed(index: Loaded, visible: Mapping[str, Marking], filters: Filters) ->
 
 def _postings(
     con: sqlite3.Connection, codes: Sequence[int], positions: Sequence[int], datasets: list[int]
-) -> tuple[list[int], bool]:
-    """The trigrams to read: all of them when their postings fit :data:`MAX_POSTINGS`, else the
-    rarest, spread over the query (no two within three characters) before any others."""
+) -> tuple[list[int], list[int]]:
+    """The trigrams whose postings are merged into candidates, and the others: all of them are
+    merged when their postings fit :data:`MAX_POSTINGS`; else the rarest, spread over the query
+    (no two within three characters, so that one typo cannot hide them all), then any others
+    that fit, and the commonest are only looked up for those candidates."""
     marks = ",".join("?" * len(datasets))
     grams = ",".join("?" * len(codes))
     sizes = dict(con.execute(
@@ -116,7 +118,7 @@ def _postings(
     ).fetchall())
     present = [(sizes[c], p, c) for c, p in zip(codes, positions, strict=True) if c in sizes]
     if sum(n for n, _, _ in present) <= MAX_POSTINGS:
-        return [c for _, _, c in present], False
+        return [c for _, _, c in present], []
     present.sort()
     chosen: list[tuple[int, int, int]] = []
     spent = 0
@@ -131,7 +133,8 @@ def _postings(
         if (n, p, c) not in chosen and spent + n <= MAX_POSTINGS:
             chosen.append((n, p, c))
             spent += n
-    return [c for _, _, c in chosen], True
+    picked = {c for _, _, c in chosen}
+    return [c for _, _, c in chosen], [c for _, _, c in present if c not in picked]
 
 
 def _shared(con: sqlite3.Connection, codes: list[int], datasets: list[int]) -> tuple[Ints, Ints]:
@@ -152,19 +155,46 @@ def _shared(con: sqlite3.Connection, codes: list[int], datasets: list[int]) -> t
     return merged[starts].astype(np.int64), counts.astype(np.int64)
 
 
+def _count_in(con: sqlite3.Connection, codes: list[int], datasets: list[int], keys: Ints) -> Ints:
+    """For each of ``keys`` (ascending), how many of ``codes`` it holds: each posting list is
+    searched for the keys (binary search) rather than merged whole."""
+    shared = np.zeros(len(keys), dtype=np.int64)
+    if not codes or not len(keys):
+        return shared
+    probe = keys.astype(np.int32)
+    for (blob,) in con.execute(
+        f"SELECT keys FROM postings WHERE gram IN ({','.join('?' * len(codes))}) "
+        f"AND dataset IN ({','.join('?' * len(datasets))})",
+        [*codes, *datasets],
+    ):
+        postings = np.frombuffer(blob, dtype=np.int32)
+        at = np.searchsorted(postings, probe)
+        inside = at < len(postings)
+        found = np.zeros(len(keys), dtype=bool)
+        found[inside] = postings[at[inside]] == probe[inside]
+        shared += found
+    return shared
+
+
 def _scores(shared: Ints, query_size: int, key_size: npt.NDArray[Any]) -> Floats:
     sizes = key_size.astype(np.float64)
     shared_f = np.minimum(shared.astype(np.float64), sizes)
     return 0.5 * shared_f / query_size + shared_f / (query_size + sizes)
 
 
-def _best_per_record(index: Loaded, keys: Ints, scores: Floats) -> tuple[Ints, Floats]:
-    """Each record's best key score (keys of one record are numbered consecutively)."""
+def _best_per_record(index: Loaded, keys: Ints, scores: Floats) -> tuple[Ints, Floats, Ints]:
+    """Each record's best score and the key that scored it (a record's keys are numbered
+    consecutively, so ``keys`` ascending come grouped by record)."""
     if not len(keys):
-        return keys, scores
+        return keys, scores, keys
     records = index.key_record[keys].astype(np.int64)
     starts = np.flatnonzero(np.concatenate([[True], records[1:] != records[:-1]]))
-    return records[starts], np.maximum.reduceat(scores, starts)
+    best = np.maximum.reduceat(scores, starts)
+    # the first key of each record reaching its best score
+    owner = np.repeat(np.arange(len(starts)), np.diff(np.append(starts, len(keys))))
+    top = np.flatnonzero(scores == best[owner])
+    first = top[np.concatenate([[True], owner[top][1:] != owner[top][:-1]])]
+    return records[starts], best, keys[first]
 
 
 def _countries_of(index: Loaded, records: Ints) -> tuple[Ints, Ints]:
@@ -236,18 +266,6 @@ def _rows(con: sqlite3.Connection, records: Sequence[int]) -> dict[int, tuple[An
     return {r[0]: r for r in found}
 
 
-def _rescore(con: sqlite3.Connection, key: str, records: Ints, scores: Floats) -> Floats:
-    """Exact scores for ``records``, from their names (used when the postings were sampled)."""
-    rows = _rows(con, records.tolist())
-    exact = scores.copy()
-    for i, record in enumerate(records.tolist()):
-        row = rows.get(record)
-        if row is not None:
-            names = orjson.loads(row[5]) or [row[4]]
-            exact[i] = max(text.name_score(key, n) for n in names)
-    return exact
-
-
 def _first_entities(index: Loaded, ordered: Ints, need: int) -> Ints:
     """The first ``need`` entities in order of their first record in ``ordered``. Only as long a
     prefix as needed is grouped: an entity's first record in a prefix is its first overall."""
@@ -284,27 +302,22 @@ def search(
     allowed = _allowed(index, visible, filters)
     key, codes, positions = text.query_grams(query)
     approximate = False
-    score_of: dict[int, float] = {}
+    found: dict[int, tuple[float, int]] = {}  # record -> (score, position of the name that matched)
+    best: Floats = np.zeros(0, dtype=np.float64)
+    best_key: Ints = np.zeros(0, dtype=np.int64)
     if not allowed:
         records = ordered = np.zeros(0, dtype=np.int64)
     elif key and codes:
-        chosen, approximate = _postings(con, codes, positions, sorted(allowed))
-        keys, shared = _shared(con, chosen, sorted(allowed))
-        if approximate and len(chosen):
-            shared = np.rint(shared * (len(codes) / len(chosen))).astype(np.int64)
+        datasets = sorted(allowed)
+        merged, looked_up = _postings(con, codes, positions, datasets)
+        approximate = bool(looked_up)
+        keys, shared = _shared(con, merged, datasets)
+        shared += _count_in(con, looked_up, datasets, keys)
         scores = _scores(shared, len(codes), index.key_size[keys])
-        records, best = _best_per_record(index, keys, scores)
-        keep = _filter(index, records, filters)
-        records, best = records[keep], best[keep]
-        if approximate and len(records):
-            top = np.argsort(-best, kind="stable")[:RESCORE]
-            best = best.copy()
-            best[top] = _rescore(con, key, records[top], best[top])
-        hit = best >= MIN_SCORE
-        records, best = records[hit], best[hit]
-        order = np.lexsort((index.caption_rank[records], -best))
-        score_of = dict(zip(records.tolist(), best.tolist(), strict=True))
-        ordered = records[order]
+        records, best, best_key = _best_per_record(index, keys, scores)
+        keep = _filter(index, records, filters) & (best >= MIN_SCORE)
+        records, best, best_key = records[keep], best[keep], best_key[keep]
+        ordered = records[np.lexsort((index.caption_rank[records], -best))]
     else:
         lookup = np.zeros(max(len(index.datasets), 1), dtype=bool)
         lookup[list(allowed)] = True
@@ -314,12 +327,15 @@ def search(
         keep = np.zeros(index.records, dtype=bool)
         keep[records] = True
         ordered = index.by_caption[keep[index.by_caption]].astype(np.int64)
-    records = np.sort(records)
-    total = _count_entities(index, records)
+    total = _count_entities(index, records)  # records ascend: the index numbers them in entity order
     facets = _facets(index, records, allowed, visible)
     page = _first_entities(index, ordered, offset + limit)[offset:]
-    chosen = ordered[np.isin(index.record_entity[ordered], page)].tolist()
-    hits = _hits(_rows(con, chosen), chosen, allowed, visible, key, score_of)
+    chosen = ordered[np.isin(index.record_entity[ordered], page)]
+    if len(best):
+        at = np.searchsorted(records, chosen)
+        found = dict(zip(chosen.tolist(), zip(best[at].tolist(), index.key_name[best_key[at]].tolist(),
+                                              strict=True), strict=True))
+    hits = _hits(_rows(con, chosen.tolist()), chosen.tolist(), allowed, visible, found)
     shown = sorted({d for h in hits for d in h.datasets})
     return Page(
         query=query, normalised=key, filters=filters, total=total, offset=offset, limit=limit, hits=hits,
@@ -332,25 +348,26 @@ def _hits(
     ordered: list[int],
     allowed: dict[int, str],
     visible: Mapping[str, Marking],
-    key: str,
-    score_of: dict[int, float],
+    found: dict[int, tuple[float, int]],
 ) -> list[Hit]:
     grouped: dict[str, list[tuple[Any, ...]]] = {}
     for record in ordered:
         row = rows[record]
         grouped.setdefault(row[1], []).append(row)
     hits = []
-    for entity_id, found in grouped.items():
-        best = found[0]
-        names = list(dict.fromkeys(n for r in found for n in orjson.loads(r[5])))
-        countries = sorted({c for r in found for c in orjson.loads(r[6])})
-        datasets = sorted({allowed[r[2]] for r in found})
-        matched = None
-        if key and names:
-            matched = max(names[:8], key=lambda n: text.name_score(key, n))
-        score = max((score_of.get(r[0], 0.0) for r in found), default=None) if score_of else None
+    for entity_id, records in grouped.items():
+        first = records[0]  # the best-ranked record of the entity
+        names = list(dict.fromkeys(n for r in records for n in orjson.loads(r[5])))
+        countries = sorted({c for r in records for c in orjson.loads(r[6])})
+        datasets = sorted({allowed[r[2]] for r in records})
+        score: float | None = None
+        matched: str | None = None
+        if first[0] in found:
+            score, position = found[first[0]]
+            own = orjson.loads(first[5])
+            matched = own[position] if position < len(own) else None
         hits.append(Hit(
-            entity_id=entity_id, caption=best[4], schema=best[3], score=None if score is None else round(score, 4),
+            entity_id=entity_id, caption=first[4], schema=first[3], score=None if score is None else round(score, 4),
             matched=matched, names=names[:8], countries=countries, datasets=datasets,
             marking=most_restrictive(visible[d] for d in datasets),
         ))

@@ -48,6 +48,7 @@ class Loaded:
     threshold: float | None
     has_alerts: bool
     key_record: npt.NDArray[np.int32]
+    key_name: npt.NDArray[np.int16]
     key_size: npt.NDArray[np.int16]
     record_dataset: npt.NDArray[np.int16]
     record_schema: npt.NDArray[np.int16]
