@@ -33,6 +33,7 @@ class LoadSummary:
     resolution: str = ""
     graph: str = ""
     alerts: str = ""
+    search: str = ""
 
 
 def _existing(world_dir: Path, seed: int) -> WorldManifest | None:
@@ -108,7 +109,28 @@ def load_world(settings: Settings, world_dir: Path, seed: int, console: Console)
     summary.resolution = _resolve(settings, console)
     summary.graph = _graph(settings, console)
     summary.alerts = _rules(settings, console)
+    summary.search = _index(settings, console)
     return summary
+
+
+def _index(settings: Settings, console: Console) -> str:
+    """Build the search index that search and entity profiles read (last: it copies the
+    resolution links and the alerts too)."""
+    from chainlight import pipeline
+
+    progress = Progress(
+        TextColumn("{task.description:<40}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    )
+
+    def start(label: str, total: int | None) -> Callable[[int], None]:
+        task = progress.add_task(label, total=total)
+        return lambda n: progress.advance(task, n)
+
+    with progress:
+        info, _ = pipeline.build_index(settings, progress=start)
+    line = f"search index: {info.entities:,} entities, {info.keys:,} names ({info.seconds:.0f} s)"
+    console.print(line)
+    return line
 
 
 def _rules(settings: Settings, console: Console) -> str:
