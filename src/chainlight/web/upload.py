@@ -45,6 +45,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
+import chainlight
 from chainlight.ingest import READERS
 from chainlight.ingest.mapping import builtin_mapping, builtin_names
 from chainlight.model.markings import Marking, MarkingError
@@ -350,7 +351,11 @@ def _watch(process: subprocess.Popen[bytes], jobs: UploadJobs, job_id: str) -> N
 
 def start_worker(settings: Settings, jobs: UploadJobs, job_id: str) -> None:
     """Start the ingest of a job in a child process, with a thread that reaps it."""
-    env = {**os.environ, "CHAINLIGHT_HOME": str(settings.home), "CHAINLIGHT_DATABASE_URL": settings.database_url}
+    # The child imports the same Chainlight as this server, however the server found it.
+    source = str(Path(chainlight.__file__).resolve().parents[1])
+    path = os.pathsep.join([source, *filter(None, [os.environ.get("PYTHONPATH")])])
+    env = {**os.environ, "CHAINLIGHT_HOME": str(settings.home), "CHAINLIGHT_DATABASE_URL": settings.database_url,
+           "PYTHONPATH": path}
     folder = uploads_folder(settings) / job_id
     try:
         with (folder / "worker.log").open("ab") as output:
