@@ -277,10 +277,12 @@ def load(port: int, paths: list[str], clients: int, duration: float, seed: int) 
     return asyncio.run(_load(port, paths, clients, duration, min(5.0, duration / 4), seed))
 
 
-def worker_rss(proc: subprocess.Popen[bytes]) -> int:
+def server_memory(proc: subprocess.Popen[bytes]) -> int:
+    """The server's processes' proportional set size: pages shared between them (the index file,
+    memory-mapped by every connection) counted once, not once per mapping as RSS would."""
     with suppress(psutil.Error):
         parent = psutil.Process(proc.pid)
-        return sum(p.memory_info().rss for p in [parent, *parent.children(recursive=True)])
+        return sum(p.memory_full_info().pss for p in [parent, *parent.children(recursive=True)])
     return 0
 
 
@@ -323,7 +325,7 @@ def report(results: dict[str, Any]) -> None:
             if target:
                 goal = f"p95 <= {TARGETS[target]:.0f} ms {verdict(r['p95_ms'], TARGETS[target])}"
             table.add_row(f"{label}, {w} worker{'s' if w > 1 else ''}", figures, goal)
-        table.add_row(f"server RSS, {w} worker{'s' if w > 1 else ''}", f"{run['rss'] / 2**20:,.0f} MiB", "")
+        table.add_row(f"server memory (PSS), {w} worker{'s' if w > 1 else ''}", f"{run['pss'] / 2**20:,.0f} MiB", "")
     console.print(table)
 
 
@@ -386,7 +388,7 @@ def main() -> None:
                     run[name] = load(port, paths[name], args.clients, args.duration, args.seed)
                 console.log(f"{workers} worker(s), {name}: {_ms(run[name])}, {run[name]['rps']:,.0f} rps, "
                             f"{run[name]['statuses']}")
-            run["rss"] = worker_rss(proc)
+            run["pss"] = server_memory(proc)
         results["http"].append(run)
     results["machine"]["load_average_after"] = os.getloadavg()
     report(results)

@@ -14,10 +14,11 @@ neither the results nor the counts nor the order of anything a reader sees.
 
 Very common trigrams are expensive to merge and say little. When the query's trigrams hold
 more than :data:`MAX_POSTINGS` postings in all, only the rarest are merged into candidates
-(spread over the query, so that one typo cannot hide all of them); the commonest are then
-looked up for those candidates alone (binary search in each posting list), so every candidate's
-score is exact, but a name sharing none of the rarer trigrams is not a candidate. The answer
-then says it is ``approximate``.
+(spread over the query, so that one typo cannot hide all of them) and scores are estimated
+from them; the commonest are then looked up (binary search in each posting list) for the
+:data:`EXACT` best-estimated candidates, whose scores become exact. The top of the ranking is
+therefore exact, while the total and the facet counts rest partly on estimates, and a name
+sharing none of the rarer trigrams is not a candidate: the answer says it is ``approximate``.
 Without a query, search browses: every visible record passing the filters, by caption.
 """
 
@@ -39,13 +40,16 @@ from chainlight.search.reader import Loaded
 #: A record matches when its best name scores at least this (see text.score).
 MIN_SCORE = 0.55
 #: Postings read for one query before the commonest trigrams are left out.
-MAX_POSTINGS = 100_000
+MAX_POSTINGS = 60_000
+#: Candidates whose scores are made exact when the commonest trigrams were not merged.
+EXACT = 500
 #: Trigrams read at least, however common (spread over the query).
 MIN_GRAMS = 3
 #: Deepest page a search may ask for.
 MAX_OFFSET = 10_000
 
 Ints = npt.NDArray[np.int64]
+Ints32 = npt.NDArray[np.int32]
 Floats = npt.NDArray[np.float64]
 
 
@@ -137,37 +141,53 @@ def _postings(
     return [c for _, _, c in chosen], [c for _, _, c in present if c not in picked]
 
 
-def _shared(con: sqlite3.Connection, codes: list[int], datasets: list[int]) -> tuple[Ints, Ints]:
+def _lists(index: Loaded, con: sqlite3.Connection, codes: list[int], datasets: list[int]) -> list[Ints32]:
+    """The posting lists of ``codes`` in ``datasets`` (those that exist), from the process's cache
+    where it has them."""
+    out: list[Ints32] = []
+    missing: set[int] = set()
+    for code in codes:
+        for dataset in datasets:
+            found = index.postings.get(code, dataset)
+            if found is None:
+                missing.add(code)
+            else:
+                out.append(found)
+    if missing:
+        wanted = sorted(missing)
+        for gram, dataset, blob in con.execute(
+            f"SELECT gram, dataset, keys FROM postings WHERE gram IN ({','.join('?' * len(wanted))}) "
+            f"AND dataset IN ({','.join('?' * len(datasets))})",
+            [*wanted, *datasets],
+        ):
+            if index.postings.get(gram, dataset) is not None:
+                continue  # cached meanwhile for the other datasets of this gram: already in out
+            keys = np.frombuffer(blob, dtype=np.int32)
+            index.postings.put(gram, dataset, keys)
+            out.append(keys)
+    return out
+
+
+def _shared(index: Loaded, con: sqlite3.Connection, codes: list[int], datasets: list[int]) -> tuple[Ints, Ints]:
     """Key numbers sharing at least one of ``codes`` and how many they share (keys ascending)."""
-    if not codes:
+    lists = _lists(index, con, codes, datasets) if codes else []
+    if not lists:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    rows = con.execute(
-        f"SELECT keys FROM postings WHERE gram IN ({','.join('?' * len(codes))}) "
-        f"AND dataset IN ({','.join('?' * len(datasets))})",
-        [*codes, *datasets],
-    ).fetchall()
-    if not rows:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    merged = np.concatenate([np.frombuffer(r[0], dtype=np.int32) for r in rows])
+    merged = np.concatenate(lists)
     merged.sort(kind="stable")  # sorted runs: a merge, not a full sort
     starts = np.flatnonzero(np.concatenate([[True], merged[1:] != merged[:-1]]))
     counts = np.diff(np.append(starts, len(merged)))
     return merged[starts].astype(np.int64), counts.astype(np.int64)
 
 
-def _count_in(con: sqlite3.Connection, codes: list[int], datasets: list[int], keys: Ints) -> Ints:
+def _count_in(index: Loaded, con: sqlite3.Connection, codes: list[int], datasets: list[int], keys: Ints) -> Ints:
     """For each of ``keys`` (ascending), how many of ``codes`` it holds: each posting list is
     searched for the keys (binary search) rather than merged whole."""
     shared = np.zeros(len(keys), dtype=np.int64)
     if not codes or not len(keys):
         return shared
     probe = keys.astype(np.int32)
-    for (blob,) in con.execute(
-        f"SELECT keys FROM postings WHERE gram IN ({','.join('?' * len(codes))}) "
-        f"AND dataset IN ({','.join('?' * len(datasets))})",
-        [*codes, *datasets],
-    ):
-        postings = np.frombuffer(blob, dtype=np.int32)
+    for postings in _lists(index, con, codes, datasets):
         at = np.searchsorted(postings, probe)
         inside = at < len(postings)
         found = np.zeros(len(keys), dtype=bool)
@@ -222,11 +242,19 @@ def _filter(index: Loaded, records: Ints, filters: Filters) -> npt.NDArray[np.bo
 
 
 def _distinct_counts(entity: Ints, values: Ints, size: int) -> Ints:
-    """Entities per value, for rows sorted by entity (an entity with two rows of one value counts once)."""
-    if not len(values):
-        return np.zeros(size, dtype=np.int64)
-    pairs = np.unique(entity * max(size, 1) + values)
-    return np.bincount(pairs % max(size, 1), minlength=size)
+    """Entities per value, for rows sorted by entity (an entity with two rows of one value counts
+    once). Most entities have one row: rows are counted, then the few entities with several
+    rows are counted exactly in their stead."""
+    size = max(size, 1)
+    counts = np.bincount(values, minlength=size)
+    if len(entity) > 1:
+        same = entity[1:] == entity[:-1]
+        if same.any():
+            several = np.flatnonzero(np.concatenate([[False], same]) | np.concatenate([same, [False]]))
+            pairs = np.unique(entity[several] * size + values[several])
+            counts -= np.bincount(values[several], minlength=size)
+            counts += np.bincount(pairs % size, minlength=size)
+    return counts
 
 
 def _facets(
@@ -311,11 +339,21 @@ def search(
         datasets = sorted(allowed)
         merged, looked_up = _postings(con, codes, positions, datasets)
         approximate = bool(looked_up)
-        keys, shared = _shared(con, merged, datasets)
-        shared += _count_in(con, looked_up, datasets, keys)
-        scores = _scores(shared, len(codes), index.key_size[keys])
-        records, best, best_key = _best_per_record(index, keys, scores)
-        keep = _filter(index, records, filters) & (best >= MIN_SCORE)
+        keys, shared = _shared(index, con, merged, datasets)
+        if looked_up and len(keys):
+            # Estimated from the merged (rarer) trigrams; exact for the best-estimated candidates,
+            # the commonest trigrams looked up for those alone.
+            scaled = np.rint(shared * ((len(merged) + len(looked_up)) / len(merged))).astype(np.int64)
+            scores = _scores(scaled, len(codes), index.key_size[keys])
+            top = np.argpartition(-scores, EXACT)[:EXACT] if len(keys) > EXACT else np.arange(len(keys))
+            top.sort()
+            exact = shared[top] + _count_in(index, con, looked_up, datasets, keys[top])
+            scores[top] = _scores(exact, len(codes), index.key_size[keys[top]])
+        else:
+            scores = _scores(shared, len(codes), index.key_size[keys])
+        good = scores >= MIN_SCORE  # a record matches when one of its keys does
+        records, best, best_key = _best_per_record(index, keys[good], scores[good])
+        keep = _filter(index, records, filters)
         records, best, best_key = records[keep], best[keep], best_key[keep]
         ordered = records[np.lexsort((index.caption_rank[records], -best))]
     else:

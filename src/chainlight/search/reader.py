@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,38 @@ from chainlight.search.build import FORMAT
 
 #: Bytes of the index each connection may memory-map (the OS shares the pages between them).
 MMAP_BYTES = 8 << 30
+
+
+class PostingCache:
+    """The posting lists a process read last, up to a number of bytes: a common trigram's list
+    (tens of thousands of keys) is wanted by query after query, and copying it out of SQLite
+    again each time costs more than the search itself. Lists are keyed by (trigram, dataset)
+    and belong to one build (each :class:`Loaded` has its own cache)."""
+
+    def __init__(self, limit: int = 128 << 20) -> None:
+        self.limit = limit
+        self.size = 0
+        self._lists: OrderedDict[tuple[int, int], npt.NDArray[np.int32]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, gram: int, dataset: int) -> npt.NDArray[np.int32] | None:
+        with self._lock:
+            found = self._lists.get((gram, dataset))
+            if found is not None:
+                self._lists.move_to_end((gram, dataset))
+            return found
+
+    def put(self, gram: int, dataset: int, keys: npt.NDArray[np.int32]) -> None:
+        if keys.nbytes > self.limit // 8:
+            return
+        with self._lock:
+            if (gram, dataset) in self._lists:
+                return
+            self._lists[(gram, dataset)] = keys
+            self.size += keys.nbytes
+            while self.size > self.limit:
+                _, old = self._lists.popitem(last=False)
+                self.size -= old.nbytes
 
 
 class IndexMissing(LookupError):
@@ -57,6 +90,7 @@ class Loaded:
     record_country: npt.NDArray[np.int16]
     by_caption: npt.NDArray[np.int32]
     caption_rank: npt.NDArray[np.int32]
+    postings: PostingCache
 
     @property
     def records(self) -> int:
@@ -108,6 +142,7 @@ def _load(con: sqlite3.Connection, identity: tuple[int, int, int]) -> Loaded:
         countries=tuple(orjson.loads(meta["countries"])),
         threshold=float(meta["threshold"]) if "threshold" in meta else None,
         has_alerts="alerts" in meta,
+        postings=PostingCache(),
         **arrays,
     )
 
