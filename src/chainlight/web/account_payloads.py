@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from pydantic import BaseModel, Field
+
+# Times are kept as naive UTC; sent with their offset, as RFC 3339 (the schema's date-time) wants.
+from chainlight.web.alert_payloads import UtcDatetime
 
 
 class TokenInfo(BaseModel):
@@ -12,9 +13,9 @@ class TokenInfo(BaseModel):
     name: str
     prefix: str = Field(description="The token's first characters, to recognise it; the secret is shown once only")
     user: str
-    created_at: datetime
-    last_used_at: datetime | None
-    expires_at: datetime | None
+    created_at: UtcDatetime
+    last_used_at: UtcDatetime | None
+    expires_at: UtcDatetime | None
     revoked: bool
 
 
@@ -32,8 +33,8 @@ class UserInfo(BaseModel):
     name: str
     organisation: str
     role: str
-    created_at: datetime
-    last_login_at: datetime | None
+    created_at: UtcDatetime
+    last_login_at: UtcDatetime | None
     disabled: bool
 
 

@@ -26,6 +26,7 @@ from fastapi import Depends, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from chainlight import pipeline
 from chainlight.resolve import clusters, service
@@ -79,7 +80,9 @@ class ApiRoute(APIRoute):
         async def answer(request: Request) -> Response:
             try:
                 return await handler(request)
-            except HTTPException as exc:
+            except StarletteHTTPException as exc:  # FastAPI's own too: a body that is not JSON at all (400)
+                if exc.status_code == 400:  # reads as any other invalid request, a documented 422
+                    return _problem(422, "The request body is not valid JSON.")
                 return _problem(exc.status_code, str(exc.detail))
             except access.PurposeRequired as exc:
                 return _problem(428, purpose_message(exc))

@@ -25,6 +25,7 @@ from chainlight.web import (
     admin,
     alert_pages,
     alerts,
+    auth,
     graph,
     network,
     resolution,
@@ -189,12 +190,12 @@ ROUTES: tuple[Route, ...] = (
     Route(
         "/api/resolution/judgements", resolution.judge, "resolution_judge",
         "Judge two entities the same, different or unsure; clusters follow at once", JudgementOutcome,
-        errors=(404, 409, 422, 503), methods=("POST",), route_class=resolution.ApiRoute,
+        errors=(403, 404, 409, 422, 503), methods=("POST",), route_class=resolution.ApiRoute,
     ),
     Route(
         "/api/resolution/judgements/undo", resolution.undo, "resolution_undo",
         "Undo the standing judgement on two entities", JudgementOutcome,
-        errors=(404, 409, 422, 503), methods=("POST",), route_class=resolution.ApiRoute,
+        errors=(403, 404, 409, 422, 503), methods=("POST",), route_class=resolution.ApiRoute,
     ),
     Route(
         "/api/resolution/clusters", resolution.cluster_map, "resolution_clusters",
@@ -240,7 +241,7 @@ ROUTES: tuple[Route, ...] = (
     Route(
         "/api/graph/export/{entity_id}", graph.export, "graph_export",
         "A neighbourhood (or a path) as FtM JSON lines, GraphML, GEXF or Cytoscape JSON", None,
-        errors=(404, 409, 422, 503), route_class=resolution.ApiRoute,
+        errors=(404, 409, 422, 428, 503), route_class=resolution.ApiRoute,
         files=tuple(dict.fromkeys(MEDIA_TYPES.values())),
     ),
     # Alerts raised by the red-flag rules, in the viewer's view: JSON only, errors always JSON.
@@ -252,12 +253,12 @@ ROUTES: tuple[Route, ...] = (
     Route(
         "/api/alerts/{alert_id}", alerts.get_alert, "alerts_get",
         "One alert with its evidence (statements, trade records) and its triage history", AlertDetail,
-        errors=(404, 409, 422, 503), route_class=resolution.ApiRoute,
+        errors=(404, 409, 422, 428, 503), route_class=resolution.ApiRoute,
     ),
     Route(
         "/api/alerts/{alert_id}/triage", alerts.triage, "alerts_triage",
         "Confirm or dismiss an alert (or set it back to new) for the viewer's organisation", AlertDetail,
-        errors=(404, 409, 422, 503), methods=("POST",), route_class=resolution.ApiRoute,
+        errors=(403, 404, 409, 422, 428, 503), methods=("POST",), route_class=resolution.ApiRoute,
     ),
     Route(
         "/api/risk/entities", alerts.entity_risk, "risk_entities",
@@ -325,14 +326,18 @@ def register(app: FastAPI) -> None:
                 response_class=HTMLResponse, include_in_schema=False,
             )
             continue
+        # Every route but the public ones answers 401 to a request with no session and no valid token.
+        statuses = route.errors if auth.is_public(route.path) else (401, *route.errors)
         responses: dict[int | str, dict[str, Any]] = {
             status: {"model": Problem, "description": ERROR_DESCRIPTIONS.get(status, "Error")}
-            for status in route.errors
+            for status in statuses
         }
         if route.files:  # a file: no response model, its media types documented instead
             responses[200] = {
                 "description": "The file, as an attachment",
-                "content": {media: {"schema": {"type": "string", "format": "binary"}} for media in route.files},
+                # A JSON file (Cytoscape.js) is one JSON object; the other formats are opaque text.
+                "content": {media: {"schema": {"type": "object"} if media == "application/json"
+                                    else {"type": "string", "format": "binary"}} for media in route.files},
             }
         app.router.add_api_route(
             route.path, route.endpoint, name=route.name, summary=route.summary, methods=list(route.methods),
