@@ -19,6 +19,7 @@ of customs' admin, who may see every dataset and every operation.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -48,6 +49,8 @@ from tests.support.web_world import PASSWORD, SECRET_ID
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance, content_type_conformance]
 #: Generated requests per operation and generation mode (valid, invalid), in the fuzzing phase.
 MAX_EXAMPLES = 12
+#: How long the upload's ingest (a subprocess: imports, then a write) may take on a busy machine.
+UPLOAD_LIMIT_S = 120.0
 PURPOSE = "Fuzzing the API: checking answers match the schema"
 
 
@@ -305,3 +308,26 @@ def test_without_a_token_every_operation_answers_401(api_schema: OpenApiSchema, 
         assert response.status_code == 401, (operation.method, operation.path, response.status_code)
         assert response.json()["status"] == 401
         assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+def test_a_valid_upload_and_its_job_match_the_schema(
+    api_schema: OpenApiSchema, client: TestClient, admin: dict[str, str]
+) -> None:
+    """Last in the module: the upload's ingest writes to the evidence store."""
+    note = '{"id": "note-1", "schema": "Note", "properties": {"name": ["Seizure tip-off"]}}\n'
+    accepted = client.post("/upload.json", data={"dataset": "fuzz-notes", "format": "ftm", "marking": "GREEN"},
+                           files={"file": ("notes.jsonl", note.encode(), "application/x-ndjson")}, headers=admin)
+    assert accepted.status_code == 200, accepted.text
+    accepted.request.read()
+    api_schema["/upload.json"]["POST"].Case().validate_response(accepted, checks=CHECKS, headers=admin)
+    job_id = accepted.json()["job_id"]
+    deadline = time.monotonic() + UPLOAD_LIMIT_S
+    while True:  # every state the job passes through answers as documented
+        job = call(api_schema, "GET", "/upload/jobs/{job_id}.json", admin, path_parameters={"job_id": job_id})
+        assert job.status_code == 200
+        if job.json()["finished"]:
+            break
+        assert time.monotonic() < deadline, job.json()
+        time.sleep(0.25)
+    assert (job.json()["state"], job.json()["dataset"], job.json()["marking"]) == ("done", "fuzz-notes", "GREEN")
+    assert call(api_schema, "GET", "/upload.json", admin).status_code == 200  # now with a job in its list
