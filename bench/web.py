@@ -93,7 +93,21 @@ def make_app() -> Any:
 
         access.audit = lambda *args, **kwargs: None
     settings = Settings.load(os.environ["CHAINLIGHT_HOME"], os.environ["CHAINLIGHT_DATABASE_URL"])
-    return create_app(settings, organisation=os.environ.get("BENCH_ORGANISATION", web_data.VIEWER))
+    app = create_app(settings, organisation=os.environ.get("BENCH_ORGANISATION", web_data.VIEWER))
+    threads = int(os.environ.get("BENCH_THREADS", "0"))
+    if not threads:
+        return app
+
+    async def limited(scope: Any, receive: Any, send: Any) -> None:
+        """The app with a smaller thread pool (anyio's default is 40), set in the event loop."""
+        import anyio.to_thread
+
+        limiter = anyio.to_thread.current_default_thread_limiter()
+        if limiter.total_tokens != threads:
+            limiter.total_tokens = threads
+        await app(scope, receive, send)
+
+    return limited
 
 
 # -- set-up -----------------------------------------------------------------------------------
@@ -201,10 +215,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(settings: Settings, workers: int, audit: bool) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
+def server(
+    settings: Settings, workers: int, audit: bool, threads: int = 0
+) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
     port = free_port()
     env = {**os.environ, "CHAINLIGHT_HOME": str(settings.home), "CHAINLIGHT_DATABASE_URL": settings.database_url,
-           "BENCH_ORGANISATION": web_data.VIEWER, "BENCH_AUDIT": "on" if audit else "off"}
+           "BENCH_ORGANISATION": web_data.VIEWER, "BENCH_AUDIT": "on" if audit else "off",
+           "BENCH_THREADS": str(threads)}
     cmd = [sys.executable, "-m", "uvicorn", "--factory", "web:make_app", "--app-dir", str(Path(__file__).parent),
            "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers), "--log-level", "warning",
            "--no-access-log", "--backlog", "2048", "--timeout-keep-alive", "60"]
@@ -319,6 +336,8 @@ def report(results: dict[str, Any]) -> None:
         for name, label, target in (("health", "/-/health (baseline: HTTP stack)", None),
                                     ("entity", "/entities/{id}.json", "entity_p95_ms"),
                                     ("search", "/search.json?q=", "search_p95_ms")):
+            if name not in run:
+                continue
             r = run[name]
             figures = f"[bold]{_ms(r)}[/bold]\n{r['rps']:,.0f} requests/s, statuses {r['statuses']}"
             goal = ""
@@ -338,6 +357,9 @@ def main() -> None:
     parser.add_argument("--workers", default="2", help="uvicorn worker processes; several: '1,2'")
     parser.add_argument("--no-audit", action="store_true",
                         help="diagnostic: leave out the access log (every read is logged in production)")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="threads per worker for the sync handlers (0: anyio's default, 40)")
+    parser.add_argument("--only", default="health,entity,search", help="scenarios to run")
     parser.add_argument("--direct", type=int, default=500, help="in-process calls of each kind (baseline)")
     parser.add_argument("--work", type=Path, default=Path("/tmp/bench-web"))
     parser.add_argument("--reuse", action="store_true", help="keep a pool and index already in --work")
@@ -382,13 +404,14 @@ def main() -> None:
     results["http"] = []
     for workers in [int(w) for w in str(args.workers).split(",")]:
         run: dict[str, Any] = {"workers": workers}
-        with server(settings, workers, not args.no_audit) as (port, proc):
-            for name in ("health", "entity", "search"):
+        with server(settings, workers, not args.no_audit, args.threads) as (port, proc):
+            for name in args.only.split(","):
                 with console.status(f"{workers} worker(s): {name}, {args.clients} clients, {args.duration:.0f} s"):
                     run[name] = load(port, paths[name], args.clients, args.duration, args.seed)
                 console.log(f"{workers} worker(s), {name}: {_ms(run[name])}, {run[name]['rps']:,.0f} rps, "
                             f"{run[name]['statuses']}")
             run["pss"] = server_memory(proc)
+            run["threads"] = args.threads or 40
         results["http"].append(run)
     results["machine"]["load_average_after"] = os.getloadavg()
     report(results)
