@@ -305,6 +305,49 @@ def test_an_alert_on_red_evidence_is_missing_for_the_other_organisation(signed_i
     assert get_json(ngo, f"/api/alerts/{red}", status=404)["status"] == 404
 
 
+def test_triage_through_the_form_is_kept_per_organisation(
+    signed_in: dict[str, BrowserContext], screenshots: Path
+) -> None:
+    """A form post from a real browser (its CSRF token, its Origin header) records the NGO's
+    decision; customs' queue keeps its own state for the same alert."""
+    key = "ngo-analyst"
+    context = signed_in[key]
+    circular = get_json(context, "/alerts.json?rule=ownership.circular")["alerts"][0]["alert_id"]
+    reason = "Checked against the registry: a real loop"
+    with visit(context, key, screenshots, f"/alerts/{circular}", "alert-triage") as seen:
+        page = seen.page
+        page.check("form.triage input[name=state][value=confirmed]")
+        page.fill("#triage-reason", reason)
+        page.click("form.triage button[type=submit]")
+        page.wait_for_url(f"**/alerts/{circular}")
+        expect(page.locator("span.state")).to_have_text("confirmed")
+        assert reason in page.inner_text("table.history")
+        seen.shoot("alert-triaged")
+    mine = get_json(context, f"/alerts/{circular}.json")
+    assert mine["state"] == "confirmed"
+    assert [(h["state"], h["reason"], h["author"]) for h in mine["history"]] == [
+        ("confirmed", reason, USERS[key].email)
+    ]
+    theirs = get_json(signed_in["customs-admin"], f"/api/alerts/{circular}")
+    assert theirs["state"] == "new" and theirs["history"] == []
+    # Set back, so the world is as it was for any later test.
+    assert context.request.post(
+        f"/api/alerts/{circular}/triage", data={"state": "new"},
+        headers={"X-CSRF-Token": csrf_token(context)},
+    ).status == 200
+
+
+def csrf_token(context: BrowserContext) -> str:
+    page = context.new_page()
+    try:
+        page.goto("/account")
+        token = page.get_attribute("meta[name=csrf-token]", "content")
+    finally:
+        page.close()
+    assert token
+    return token
+
+
 # -- network explorer ---------------------------------------------------------------------------
 
 
