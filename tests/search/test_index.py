@@ -202,3 +202,41 @@ def test_trigrams_cut_in_bulk_are_those_a_query_is_cut_into() -> None:
         assert keys.key_size[number] == len(text.gram_codes(name))
         _, codes, _ = text.query_grams(name)
         assert set(codes) == text.gram_codes(name)
+
+
+def test_a_cluster_larger_than_sqlites_parameter_limit_is_read_whole(tmp_path: Path) -> None:
+    """33,000 records merged by a chain of links: more entity ids than SQLite accepts as
+    parameters of one statement (32,766), all passed at once."""
+    settings = Settings.load(tmp_path / "home", f"sqlite:///{tmp_path / 'home' / 'chainlight.db'}").ensure()
+    operational = pipeline.open_operational(settings)
+    try:
+        operational.ensure_dataset("big", owner="registry", marking=world.FILES["ke-customs"][1])
+    finally:
+        operational.dispose()
+    n = 33_000
+    with EvidenceStore(settings.evidence_path) as store:
+        for prop, prop_type, value in (("id", "id", "'p-' || i"), ("name", "name", "'Person ' || i")):
+            store.con.execute(
+                f"INSERT INTO statements SELECT sha1('big.p-' || i || '.{prop}'), 'p-' || i, NULL, 'Person', "
+                f"'{prop}', '{prop_type}', {value}, NULL, NULL, 'big', false, now()::TIMESTAMP, now()::TIMESTAMP, "
+                f"'big.jsonl:' || i FROM range({n}) t(i)"
+            )
+        world.write_links(store, [])  # records and tables; the chain of links follows
+        store.con.execute(
+            "INSERT INTO er_links SELECT a.record_id, b.record_id, 'person', 3.0, 0.9, '[]', 'test' FROM range(?) t(i) "
+            "JOIN er_records a ON a.entity_id = 'p-' || i JOIN er_records b ON b.entity_id = 'p-' || (i + 1)",
+            [n - 1],
+        )
+    pipeline.build_index(settings)
+    snap = SearchIndex(build.index_path(settings.home)).snapshot()
+    members, canonical = profile.view_cluster(snap.con, snap.index, "p-7", {"big"}, [])
+    assert len(members) == n and canonical == clusters.mint(members, ":view")
+    found = profile.profile(snap.con, snap.index, "p-7", {"big": _Access("registry")}, [])
+    assert len(found.members) == n
+    assert len(next(p for p in found.properties if p.name == "name").values) == n
+
+
+class _Access:
+    def __init__(self, owner: str) -> None:
+        self.owner = owner
+        self.marking = world.FILES["ke-customs"][1]

@@ -164,7 +164,17 @@ class Profile:
 
 
 def _in(values: Sequence[Any]) -> str:
+    """Placeholders for a short list (dataset numbers, components)."""
     return ",".join("?" * len(values))
+
+
+# Lists of entity ids are passed as one JSON array (``IN (SELECT value FROM json_each(?))``), not
+# one placeholder each: a cluster or a hub can name more entities than SQLite takes parameters.
+EACH = "SELECT value FROM json_each(?)"
+
+
+def _json(values: Iterable[str]) -> str:
+    return orjson.dumps(list(values)).decode()
 
 
 def view_cluster(
@@ -194,7 +204,7 @@ def view_cluster(
     while frontier:
         batch, frontier = frontier, []
         found = con.execute(
-            f"SELECT DISTINCT component FROM er_component WHERE entity_id IN ({_in(batch)})", batch
+            f"SELECT DISTINCT component FROM er_component WHERE entity_id IN ({EACH})", [_json(batch)]
         ).fetchall()
         fresh = [c for (c,) in found if c not in components]
         components.update(fresh)
@@ -212,7 +222,7 @@ def view_cluster(
     people = sorted(reached)
     groups = {
         e: g for e, d, g in con.execute(
-            f"SELECT entity_id, dataset, grp FROM er_groups WHERE entity_id IN ({_in(people)})", people
+            f"SELECT entity_id, dataset, grp FROM er_groups WHERE entity_id IN ({EACH})", [_json(people)]
         ).fetchall()
         if d in shown
     }
@@ -235,7 +245,7 @@ def view_cluster(
     linked = sorted({e for e, _ in ends})
     if linked:
         for e, d, value in con.execute(
-            f"SELECT entity_id, dataset, value FROM er_uids WHERE entity_id IN ({_in(linked)})", linked
+            f"SELECT entity_id, dataset, value FROM er_uids WHERE entity_id IN ({EACH})", [_json(linked)]
         ).fetchall():
             if (e, d) in ends:
                 kind, _, number = value.partition("=")
@@ -258,7 +268,7 @@ def view_cluster(
     if len(members) == 1:
         return members, entity_id
     rows = con.execute(
-        f"SELECT canonical_id, size FROM er_canonical WHERE entity_id IN ({_in(members)})", members
+        f"SELECT canonical_id, size FROM er_canonical WHERE entity_id IN ({EACH})", [_json(members)]
     ).fetchall()
     ids = {cid for cid, _ in rows}
     if len(rows) == len(members) and len(ids) == 1 and rows[0][1] == len(members):
@@ -299,8 +309,8 @@ def _visible_records(con: sqlite3.Connection, entity_ids: Sequence[str], numbers
         return []
     return con.execute(
         f"SELECT id, entity_id, dataset, schema, caption, statements FROM records "
-        f"WHERE entity_id IN ({_in(entity_ids)}) AND dataset IN ({_in(numbers)}) ORDER BY entity_id, dataset",
-        [*entity_ids, *numbers],
+        f"WHERE entity_id IN ({EACH}) AND dataset IN ({_in(numbers)}) ORDER BY entity_id, dataset",
+        [_json(entity_ids), *numbers],
     ).fetchall()
 
 
@@ -454,8 +464,8 @@ def _relations(
         relations.append(Relation("outgoing", prop, label, targets[value], source, [], {}))
     if not reader.numbers:
         return relations, len(relations), events
-    where = f"f.target IN ({_in(members)}) AND r.dataset IN ({_in(reader.numbers)})"
-    params = [*members, *reader.numbers]
+    where = f"f.target IN ({EACH}) AND r.dataset IN ({_in(reader.numbers)})"
+    params: list[Any] = [_json(members), *reader.numbers]
     total = int(con.execute(f"SELECT count(*) FROM refs f JOIN records r ON r.id = f.record WHERE {where}",
                             params).fetchone()[0])
     rows = con.execute(
@@ -499,14 +509,14 @@ def _alerts(con: sqlite3.Connection, index: Loaded, reader: _Reader, members: li
     """Alerts naming a member (or a member's global canonical id, which the rules saw), shown
     when every dataset they derive from is visible."""
     canonical = [c for (c,) in con.execute(
-        f"SELECT DISTINCT canonical_id FROM er_canonical WHERE entity_id IN ({_in(members)})", members
+        f"SELECT DISTINCT canonical_id FROM er_canonical WHERE entity_id IN ({EACH})", [_json(members)]
     ).fetchall()] if index.has_resolution else []
     named = sorted(set(members) | set(canonical))
     rows = con.execute(
         f"SELECT DISTINCT a.alert_id, a.rule_id, a.title, a.category, a.severity, a.score, a.subject, a.reason, "
         f"a.datasets, a.last_raised FROM alert_entities e JOIN alerts a USING (alert_id) "
-        f"WHERE e.entity_id IN ({_in(named)})",
-        named,
+        f"WHERE e.entity_id IN ({EACH})",
+        [_json(named)],
     ).fetchall()
     out = []
     for alert_id, rule_id, title, category, severity, score, subject, reason, datasets_json, last_raised in rows:
