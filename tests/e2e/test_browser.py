@@ -69,8 +69,6 @@ def visit(
         expected = f"the server responded with a status of {status}"
         if status >= 400 and expected in message.text:
             return  # Chromium's own note on the error page this visit asked for
-        if message.location.get("url", "").endswith("/favicon.ico"):
-            return  # asked for by the browser itself, not by the page (the app has no icon yet)
         seen.problems.append(f"console error at {message.location.get('url')}: {message.text}")
 
     def on_response(response: Response) -> None:
