@@ -31,6 +31,7 @@ from chainlight.settings import Settings
 from chainlight.store import access_log
 from chainlight.store.evidence import EvidenceStore
 from chainlight.web import graph_payloads
+from chainlight.web.access import PURPOSE_HEADER
 from chainlight.web.app import create_app
 from chainlight.web.routes import ROUTES
 from tests.conftest import FIXTURES
@@ -52,10 +53,18 @@ def pool(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return settings
 
 
+#: The purpose the FIU's client gives with every request (its answers are mostly RED).
+PURPOSE = "graph API tests"
+
+
 @pytest.fixture(scope="module")
 def clients(pool: Settings) -> Iterator[dict[str, TestClient]]:
+    """A client per reader; the FIU's gives a purpose with every request, ``fiu-bare`` gives none."""
     with ExitStack() as stack:
-        yield {org: stack.enter_context(TestClient(create_app(pool, org))) for org in READERS}
+        found = {org: stack.enter_context(TestClient(create_app(pool, org))) for org in READERS}
+        found["fiu"].headers[PURPOSE_HEADER] = PURPOSE
+        found["fiu-bare"] = stack.enter_context(TestClient(create_app(pool, "fiu")))
+        yield found
 
 
 def get(client: TestClient, path: str, **params: Any) -> dict[str, Any]:
@@ -427,7 +436,7 @@ def test_exports_come_as_attachments_of_their_media_type(
 def test_an_export_from_a_view_with_red_data_asks_for_a_purpose_and_is_logged(
     clients: dict[str, TestClient],
 ) -> None:
-    refused = clients["fiu"].get("/api/graph/export/reg-front", params={"format": "ftm"})
+    refused = clients["fiu-bare"].get("/api/graph/export/reg-front", params={"format": "ftm"})
     assert refused.status_code == 428
     assert "purpose" in refused.json()["error"]
     assert clients["fiu"].get("/api/graph/export/reg-front", params={"format": "gexf", "purpose": "case 8"}).is_success
@@ -436,6 +445,80 @@ def test_an_export_from_a_view_with_red_data_asks_for_a_purpose_and_is_logged(
     assert (entry.action, entry.target, entry.marking, entry.detail) == ("graph.export", "reg-front", "RED",
                                                                           "gexf, hops 1")
     assert clients["public"].get("/api/graph/export/reg-front", params={"format": "ftm"}).status_code == 200
+
+
+GRAPH_READS = [
+    ("neighbours", "/api/graph/neighbours/reg-front", "reg-front"),
+    ("path", "/api/graph/path?source=reg-front&target=fiu-official", "reg-front -> fiu-official"),
+    ("ubo", "/api/graph/ubo/reg-shell-two", "reg-shell-two"),
+    ("money", "/api/graph/money/reg-front", "reg-front"),
+    ("communities", "/api/graph/communities", "all"),
+    ("seizures", "/api/graph/seizures", "all"),
+    ("cycles", "/api/graph/cycles", "all"),
+]
+
+
+def _strictest(body: object) -> set[str]:
+    """Every marking anywhere in an answer."""
+    if isinstance(body, dict):
+        found = {body["marking"]} if isinstance(body.get("marking"), str) else set()
+        return found.union(*(_strictest(v) for v in body.values()))
+    if isinstance(body, list):
+        return set().union(*(_strictest(v) for v in body))
+    return set()
+
+
+@pytest.mark.parametrize(("operation", "path", "target"), GRAPH_READS)
+def test_a_graph_answer_with_red_data_is_sent_only_with_a_purpose_which_is_logged(
+    clients: dict[str, TestClient], operation: str, path: str, target: str
+) -> None:
+    answered = clients["fiu"].get(path, headers={PURPOSE_HEADER: f"case {operation}"})
+    assert answered.status_code == 200, answered.text
+    red = "RED" in _strictest(answered.json())
+    bare = clients["fiu-bare"].get(path)
+    store = clients["fiu"].app.state.services.operational  # type: ignore[attr-defined]
+    logged = [e for e in access_log.recent(store, organisation="fiu", action=f"graph.{operation}")
+              if e.purpose == f"case {operation}"]
+    assert [(e.target, e.marking) for e in logged][:1] == [(target, "RED" if red else logged[0].marking)]
+    if red:  # no purpose: nothing of the answer is sent
+        assert (bare.status_code, bare.headers["content-type"]) == (428, "application/json")
+        assert bare.json()["error"].startswith("This item is marked RED: repeat the request with a purpose")
+        assert_hidden(bare.text, (*FIU_ONLY, "Halima", "Otieno"))
+    else:
+        assert bare.status_code == 200 and bare.json() == answered.json()
+
+
+def test_red_graph_answers_ask_for_a_purpose_for_every_operation_that_holds_fiu_data(
+    clients: dict[str, TestClient],
+) -> None:
+    refused = {op for op, path, _ in GRAPH_READS if clients["fiu-bare"].get(path).status_code == 428}
+    assert {"neighbours", "path", "money", "communities"} <= refused
+    # a purpose too short to say anything is refused as well
+    short = clients["fiu-bare"].get("/api/graph/neighbours/reg-front", params={"purpose": "x"})
+    assert (short.status_code, short.json()["error"]) == (428, "A purpose is 4 to 500 characters long.")
+
+
+def test_lighter_graph_answers_need_no_purpose_and_are_logged_only_with_one(clients: dict[str, TestClient]) -> None:
+    store = clients["fiu"].app.state.services.operational  # type: ignore[attr-defined]
+    before = len(access_log.recent(store, organisation="customs", limit=1000))
+    amber = clients["customs"].get("/api/graph/neighbours/reg-front")
+    assert amber.status_code == 200 and amber.json()["marking"] == "AMBER"
+    assert len(access_log.recent(store, organisation="customs", limit=1000)) == before
+    given = clients["customs"].get("/api/graph/neighbours/reg-front", params={"purpose": "case 12"})
+    assert given.status_code == 200
+    [entry] = access_log.recent(store, organisation="customs", limit=1)
+    assert (entry.action, entry.target, entry.marking, entry.purpose) == ("graph.neighbours", "reg-front", "AMBER",
+                                                                          "case 12")
+
+
+def test_a_hidden_entity_is_a_404_before_any_purpose_is_asked_for(clients: dict[str, TestClient]) -> None:
+    """Existence first: a reader without a purpose learns no more about a hidden entity than a missing one."""
+    for client in (clients["customs"], clients["public"]):
+        hidden = client.get("/api/graph/neighbours/fiu-official")
+        missing = client.get("/api/graph/neighbours/no-such-entity")
+        assert hidden.status_code == missing.status_code == 404
+    assert clients["fiu-bare"].get("/api/graph/neighbours/no-such-entity").status_code == 404
+    assert clients["fiu-bare"].get("/api/graph/neighbours/fiu-official").status_code == 428
 
 
 def _front(client: TestClient) -> str:

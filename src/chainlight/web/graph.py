@@ -10,7 +10,9 @@ again until the graph, the clusters, the judgements or the viewer's datasets cha
 The web app only reads: it never builds the graph. Before ``chainlight graph build`` has run
 every route answers 409. An entity the viewer cannot see answers 404 exactly like one that does
 not exist; a filter naming no known relation, or any other question the graph cannot answer,
-answers 422. Errors are JSON :class:`~chainlight.web.payloads.Problem` answers (the routes use
+answers 422. An answer marked RED or AMBER+STRICT (the strictest marking of anything in it) is
+sent only with a purpose (``?purpose=`` or the ``X-Chainlight-Purpose`` header; 428 without one)
+and goes into the access log with it. Errors are JSON :class:`~chainlight.web.payloads.Problem` answers (the routes use
 :class:`chainlight.web.resolution.ApiRoute`).
 """
 
@@ -33,7 +35,7 @@ from chainlight.graph import ownership, queries
 from chainlight.graph import seizures as seizures_
 from chainlight.graph.service import GraphNotBuilt
 from chainlight.graph.view import EdgeFilter, GraphError, GraphView, NotInGraph
-from chainlight.model.markings import most_restrictive
+from chainlight.model.markings import Marking, most_restrictive
 from chainlight.resolve import service as resolution_service
 from chainlight.store.evidence import EvidenceStore
 from chainlight.web import access
@@ -46,6 +48,7 @@ from chainlight.web.graph_payloads import (
     MoneyTrace,
     Neighbourhood,
     Paths,
+    Provenance,
     UltimateOwners,
 )
 from chainlight.web.services import Services, services
@@ -60,6 +63,7 @@ MAX_NODES = 10_000
 EXTENSIONS = {"ftm": "ftm.json", "graphml": "graphml", "gexf": "gexf", "cytoscape": "cyjs"}
 
 Model = TypeVar("Model", bound=BaseModel)
+Provenanced = TypeVar("Provenanced", bound=Provenance)
 
 # Query parameters shared by several routes.
 Relation = Annotated[
@@ -118,7 +122,38 @@ def _ask(svc: Services, viewer: Viewer, model: type[Model], query: Callable[[Evi
         return model.model_validate(query(store, view))
 
 
+def _markings(value: object) -> Iterator[str]:
+    """Every marking an answer carries: its own and those of everything in it."""
+    if isinstance(value, Provenance):
+        yield value.marking
+    if isinstance(value, BaseModel):
+        for item in value.__dict__.values():
+            if isinstance(item, (BaseModel, list)):
+                yield from _markings(item)
+    elif isinstance(value, list):
+        for item in value:
+            if isinstance(item, (BaseModel, list)):
+                yield from _markings(item)
+
+
+def _released(request: Request, viewer: Viewer, operation: str, target: str, answer: Provenanced) -> Provenanced:
+    """``answer``, once its marking allows it to leave: a RED or AMBER+STRICT answer asks for a
+    purpose (428, and nothing of it is sent) and goes into the access log with it.
+
+    Called after the answer is computed, so an entity the viewer cannot see has already
+    answered 404 exactly as a missing one; the marking is the answer's own, the strictest of
+    every node, edge and dataset it holds. Lighter answers are not logged unless a purpose
+    was given anyway.
+    """
+    marking = most_restrictive(Marking.parse(m) for m in _markings(answer))
+    purpose = access.require_purpose(request, marking)
+    if marking in access.PURPOSE_MARKINGS or purpose:
+        access.audit(request, viewer, f"graph.{operation}", target, marking=marking, purpose=purpose)
+    return answer
+
+
 def neighbours(
+    request: Request,
     entity_id: str,
     svc: ServicesDep,
     viewer: ViewerDep,
@@ -130,11 +165,13 @@ def neighbours(
     limit: Limit = queries.NODE_LIMIT,
 ) -> Neighbourhood:
     flt = edge_filter(relation, exclude, since, until)
-    return _ask(svc, viewer, Neighbourhood,
-                lambda store, view: queries.neighbours(store, view, entity_id, hops=hops, flt=flt, limit=limit))
+    answer = _ask(svc, viewer, Neighbourhood,
+                  lambda store, view: queries.neighbours(store, view, entity_id, hops=hops, flt=flt, limit=limit))
+    return _released(request, viewer, "neighbours", entity_id, answer)
 
 
 def path(
+    request: Request,
     source: Annotated[str, Query(min_length=1, description="From this entity (entity or canonical id).")],
     target: Annotated[str, Query(min_length=1, description="To this entity.")],
     svc: ServicesDep,
@@ -146,11 +183,13 @@ def path(
     until: Until = None,
 ) -> Paths:
     flt = edge_filter(relation, exclude, since, until)
-    return _ask(svc, viewer, Paths,
-                lambda store, view: queries.path(store, view, source, target, flt=flt, paths=paths))
+    answer = _ask(svc, viewer, Paths,
+                  lambda store, view: queries.path(store, view, source, target, flt=flt, paths=paths))
+    return _released(request, viewer, "path", f"{source} -> {target}", answer)
 
 
 def ubo(
+    request: Request,
     entity_id: str,
     svc: ServicesDep,
     viewer: ViewerDep,
@@ -158,18 +197,21 @@ def ubo(
         float, Query(ge=0.0, le=100.0, description="Beneficial-ownership share, percent.")
     ] = ownership.THRESHOLD,
 ) -> UltimateOwners:
-    return _ask(svc, viewer, UltimateOwners,
-                lambda store, view: ownership.ultimate_owners(store, view, entity_id, threshold=threshold))
+    answer = _ask(svc, viewer, UltimateOwners,
+                  lambda store, view: ownership.ultimate_owners(store, view, entity_id, threshold=threshold))
+    return _released(request, viewer, "ubo", entity_id, answer)
 
 
-def cycles(svc: ServicesDep, viewer: ViewerDep) -> CircularOwnerships:
+def cycles(request: Request, svc: ServicesDep, viewer: ViewerDep) -> CircularOwnerships:
     with reader_graph(svc, viewer) as (store, view):
         groups = [CircularOwnership.model_validate(g) for g in ownership.circular_ownership(store, view)]
         datasets = sorted({d for g in groups for d in g.datasets})
-        return CircularOwnerships(cycles=groups, datasets=datasets, marking=view.marking_of(datasets).value)
+        answer = CircularOwnerships(cycles=groups, datasets=datasets, marking=view.marking_of(datasets).value)
+    return _released(request, viewer, "cycles", "all", answer)
 
 
 def money(
+    request: Request,
     entity_id: str,
     svc: ServicesDep,
     viewer: ViewerDep,
@@ -184,11 +226,13 @@ def money(
         int | None, Query(ge=0, description="Days money may rest at a hop before moving on.")
     ] = None,
 ) -> MoneyTrace:
-    return _ask(svc, viewer, MoneyTrace, lambda store, view: money_.follow(
+    answer = _ask(svc, viewer, MoneyTrace, lambda store, view: money_.follow(
         store, view, entity_id, direction=direction, since=since, until=until, hops=hops, max_lag=max_lag))
+    return _released(request, viewer, "money", entity_id, answer)
 
 
 def communities(
+    request: Request,
     svc: ServicesDep,
     viewer: ViewerDep,
     resolution: Annotated[
@@ -209,12 +253,13 @@ def communities(
     # Only the caller's terms are checked: some default exclusions name relations not built yet.
     asked = edge_filter(relation, exclude)
     flt = EdgeFilter(asked.relations, asked.exclude + (() if relation else communities_.DEFAULT_EXCLUDE))
-    return _ask(svc, viewer, Communities, lambda store, view: communities_.communities(
+    answer = _ask(svc, viewer, Communities, lambda store, view: communities_.communities(
         store, view, flt=flt, resolution=resolution, min_size=min_size, limit=limit))
+    return _released(request, viewer, "communities", "all", answer)
 
 
-def seizures(svc: ServicesDep, viewer: ViewerDep) -> DnaClusters:
-    return _ask(svc, viewer, DnaClusters, seizures_.dna_clusters)
+def seizures(request: Request, svc: ServicesDep, viewer: ViewerDep) -> DnaClusters:
+    return _released(request, viewer, "seizures", "all", _ask(svc, viewer, DnaClusters, seizures_.dna_clusters))
 
 
 def export(

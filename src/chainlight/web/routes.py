@@ -159,13 +159,13 @@ ROUTES: tuple[Route, ...] = (
     Route(
         "/network.json", network.network_json, "network_json",
         "What the network explorer needs: whether the graph is built, its relations, the start entity",
-        NetworkExplorer, errors=(404, 409, 422, 503),
+        NetworkExplorer, errors=(404, 409, 422, 428, 503),
     ),
     Route("/network", network.network_page, "network", "The network explorer"),
     Route(
         "/map.json", routemap.map_json, "map_json",
         "Trade, shipment and seizure flows and seizure points over the viewer's datasets, filtered", RouteMap,
-        errors=(422, 503),
+        errors=(422, 428, 503),
     ),
     Route("/map", routemap.map_page, "map", "The trade and seizure route map"),
     Route("/vendor/{name}", vendor.vendor_file, "vendor", "A front-end library file from node_modules"),
@@ -206,37 +206,37 @@ ROUTES: tuple[Route, ...] = (
     Route(
         "/api/graph/neighbours/{entity_id}", graph.neighbours, "graph_neighbours",
         "The entities within K hops of one entity, and the edges between them", Neighbourhood,
-        errors=(404, 409, 422, 503), route_class=resolution.ApiRoute,
+        errors=(404, 409, 422, 428, 503), route_class=resolution.ApiRoute,
     ),
     Route(
         "/api/graph/path", graph.path, "graph_path",
         "The shortest paths between two entities, each step with its evidence", Paths,
-        errors=(404, 409, 422, 503), route_class=resolution.ApiRoute,
+        errors=(404, 409, 422, 428, 503), route_class=resolution.ApiRoute,
     ),
     Route(
         "/api/graph/ubo/{entity_id}", graph.ubo, "graph_ubo",
         "Ultimate owners: shares multiplied along chains and summed across them, as ranges", UltimateOwners,
-        errors=(404, 409, 422, 503), route_class=resolution.ApiRoute,
+        errors=(404, 409, 422, 428, 503), route_class=resolution.ApiRoute,
     ),
     Route(
         "/api/graph/cycles", graph.cycles, "graph_cycles",
         "Every group of entities that own each other round a cycle", CircularOwnerships,
-        errors=(409, 503), route_class=resolution.ApiRoute,
+        errors=(409, 428, 503), route_class=resolution.ApiRoute,
     ),
     Route(
         "/api/graph/money/{entity_id}", graph.money, "graph_money",
         "Payments followed forward or backward in time order, summed per counterparty and hop", MoneyTrace,
-        errors=(404, 409, 422, 503), route_class=resolution.ApiRoute,
+        errors=(404, 409, 422, 428, 503), route_class=resolution.ApiRoute,
     ),
     Route(
         "/api/graph/communities", graph.communities, "graph_communities",
         "Syndicate candidates (Leiden communities) and their brokers (betweenness)", Communities,
-        errors=(409, 422, 503), route_class=resolution.ApiRoute,
+        errors=(409, 422, 428, 503), route_class=resolution.ApiRoute,
     ),
     Route(
         "/api/graph/seizures", graph.seizures, "graph_seizures",
         "Seizures linked by DNA, with their shipments, parties, ports, permits and owners", DnaClusters,
-        errors=(409, 503), route_class=resolution.ApiRoute,
+        errors=(409, 428, 503), route_class=resolution.ApiRoute,
     ),
     Route(
         "/api/graph/export/{entity_id}", graph.export, "graph_export",
