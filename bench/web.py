@@ -365,6 +365,8 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="keep a pool and index already in --work")
     parser.add_argument("--json", nargs="?", const="auto", metavar="PATH")
     args = parser.parse_args()
+    # A kill ends the run through the finally blocks, so the server it started goes too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     settings = settings_for(args.work)
     machine = {"cpus": len(os.sched_getaffinity(0)), "python": platform.python_version(),
                "platform": platform.platform(), "load_average": os.getloadavg()}

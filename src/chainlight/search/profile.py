@@ -22,7 +22,6 @@ statement says, and nothing else about it is read.
 from __future__ import annotations
 
 import sqlite3
-import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -314,8 +313,8 @@ def _visible_records(con: sqlite3.Connection, entity_ids: Sequence[str], numbers
     ).fetchall()
 
 
-def _statements(blob: bytes) -> list[list[Any]]:
-    found: list[list[Any]] = orjson.loads(zlib.decompress(blob))
+def _statements(blob: str) -> list[list[Any]]:
+    found: list[list[Any]] = orjson.loads(blob)
     return found
 
 
