@@ -18,7 +18,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from chainlight.settings import Settings
+from chainlight.store import access_log
 from chainlight.web import vendor
+from chainlight.web.access import PURPOSE_HEADER
 from chainlight.web.app import create_app
 from tests.graph.conftest import load_graph_pool
 
@@ -37,8 +39,12 @@ def pool(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 @pytest.fixture(scope="module")
 def clients(pool: Settings) -> Iterator[dict[str, TestClient]]:
+    """A client per reader; the FIU's gives a purpose with every request, ``fiu-bare`` gives none."""
     with ExitStack() as stack:
-        yield {org: stack.enter_context(TestClient(create_app(pool, org))) for org in READERS}
+        found = {org: stack.enter_context(TestClient(create_app(pool, org))) for org in READERS}
+        found["fiu"].headers[PURPOSE_HEADER] = "network tests"
+        found["fiu-bare"] = stack.enter_context(TestClient(create_app(pool, "fiu")))
+        yield found
 
 
 def get(client: TestClient, path: str, **params: Any) -> dict[str, Any]:
@@ -95,7 +101,8 @@ def test_the_page_has_the_canvas_the_controls_and_the_scripts(clients: dict[str,
     html = response.text
     for element in ('id="network"', 'id="network-start"', 'id="network-search"', 'id="network-panel"',
                     'id="network-details"', 'id="network-path-form"', 'id="network-relations"',
-                    'id="network-legend"', 'id="network-status"'):
+                    'id="network-legend"', 'id="network-status"', 'id="network-purpose"',
+                    'id="network-purpose-input"'):
         assert element in html
     assert 'data-json="/network.json?entity=reg-front"' in html
     assert '<script src="/vendor/cytoscape.min.js" defer></script>' in html
@@ -150,4 +157,30 @@ def test_only_the_twin_is_in_the_api_schema(clients: dict[str, TestClient]) -> N
     assert "/network.json" in paths and "/network" not in paths
     responses = paths["/network.json"]["get"]["responses"]
     assert responses["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/NetworkExplorer")
-    assert {"404", "422", "503"} <= set(responses)
+    assert {"404", "422", "428", "503"} <= set(responses)
+
+
+def test_a_red_start_entity_asks_for_a_purpose_first_and_the_read_is_logged(clients: dict[str, TestClient]) -> None:
+    bare = clients["fiu-bare"]
+    given = get(bare, "/network.json", entity="fiu-front", purpose="case 9")["entity"]
+    assert given["marking"] == "RED" and given["caption"]
+    refused = bare.get("/network.json", params={"entity": "fiu-front"})
+    assert (refused.status_code, refused.headers["content-type"]) == (428, "application/json")
+    assert given["caption"] not in refused.text and "ngo" not in refused.text
+    page = bare.get("/network", params={"entity": "fiu-front"})
+    assert page.status_code == 428 and given["caption"] not in page.text
+    assert 'name="purpose"' in page.text and '<input type="hidden" name="entity" value="fiu-front">' in page.text
+    shown = bare.get("/network", params={"entity": "fiu-front", "purpose": "case  10"})
+    assert shown.status_code == 200 and given["caption"] in shown.text
+    assert 'data-purpose="case 10"' in shown.text  # the script sends it with every call
+    assert '<input type="hidden" name="purpose" value="case 10">' in shown.text  # and the start form keeps it
+    store = bare.app.state.services.operational  # type: ignore[attr-defined]
+    entries = access_log.recent(store, organisation="fiu", action="network.start", limit=5)
+    assert [(e.target, e.marking, e.purpose) for e in entries[:2]] == [(given["id"], "RED", "case 10"),
+                                                                        (given["id"], "RED", "case 9")]
+    # existence first: a missing entity is a 404 with or without a purpose
+    assert bare.get("/network.json", params={"entity": "nobody-at-all"}).status_code == 404
+    # a start entity that is not RED needs none, and without one nothing is logged
+    before = len(access_log.recent(store, organisation="customs", limit=1000))
+    assert clients["customs"].get("/network", params={"entity": "reg-front"}).status_code == 200
+    assert len(access_log.recent(store, organisation="customs", limit=1000)) == before

@@ -7,8 +7,13 @@ before it draws anything: whether the graph has been built, the relations presen
 viewer's graph (for the relation filter) and the entity to start from (``?entity=ID``).
 
 An entity the viewer cannot see answers 404 with the same words as one that does not exist,
-as the graph API does. Before ``chainlight graph build`` has run the page says so instead of
-failing, and the twin answers ``built: false``.
+as the graph API does. A start entity marked RED or AMBER+STRICT (its caption is shown) asks for
+a purpose (428: a form on the page, a Problem from the twin), after that check; the read goes into
+the access log. The explorer's script keeps a purpose it was given (``?purpose=`` in the page's
+address, or its own form when the graph API answers 428) and sends it with every call.
+
+Before ``chainlight graph build`` has run the page says so instead of failing, and the twin
+answers ``built: false``.
 """
 
 from __future__ import annotations
@@ -24,8 +29,9 @@ from chainlight.graph import describe
 from chainlight.graph import relations as graph_relations
 from chainlight.graph import service as graph_service
 from chainlight.graph.view import GraphView
+from chainlight.model.markings import Marking
 from chainlight.store.evidence import EvidenceStore
-from chainlight.web import graph, vendor
+from chainlight.web import access, graph, vendor
 from chainlight.web.access import Viewer, current_viewer
 from chainlight.web.map_payloads import NetworkExplorer, NetworkRelation, NetworkStart
 from chainlight.web.services import Services, services
@@ -46,7 +52,7 @@ def _built(svc: Services) -> bool:
         return store is not None and graph_service.built(store)
 
 
-def load_network(svc: Services, viewer: Viewer, entity: str | None) -> NetworkExplorer:
+def load_network(request: Request, svc: Services, viewer: Viewer, entity: str | None) -> NetworkExplorer:
     if not _built(svc):
         return NetworkExplorer(built=False, relations=[], entity=None, neighbours_url=NEIGHBOURS_URL,
                                path_url=PATH_URL)
@@ -58,6 +64,11 @@ def load_network(svc: Services, viewer: Viewer, entity: str | None) -> NetworkEx
             key=lambda r: r.name,
         )
         start = _start(store, view, entity) if entity else None
+    if start is not None:  # existence first (404 above), then the purpose its marking asks for
+        marking = Marking.parse(start.marking)
+        purpose = access.require_purpose(request, marking)
+        if marking in access.PURPOSE_MARKINGS or purpose:
+            access.audit(request, viewer, "network.start", start.id, marking=marking, purpose=purpose)
     return NetworkExplorer(built=True, relations=relations, entity=start, neighbours_url=NEIGHBOURS_URL,
                            path_url=PATH_URL)
 
@@ -83,12 +94,14 @@ def _start(store: EvidenceStore, view: GraphView, entity_id: str) -> NetworkStar
     })
 
 
-def network_json(svc: ServicesDep, viewer: ViewerDep, entity: Entity = None) -> NetworkExplorer:
-    return load_network(svc, viewer, entity)
+def network_json(request: Request, svc: ServicesDep, viewer: ViewerDep, entity: Entity = None) -> NetworkExplorer:
+    return load_network(request, svc, viewer, entity)
 
 
 def network_page(request: Request, svc: ServicesDep, viewer: ViewerDep, entity: Entity = None) -> HTMLResponse:
-    data = load_network(svc, viewer, entity)
+    data = load_network(request, svc, viewer, entity)
     json_url = "/network.json" + (f"?{urlencode({'entity': entity})}" if entity else "")
-    context = {"network": data, "missing": vendor.missing(vendor.NETWORK), "network_json": json_url}
+    purpose = " ".join(request.query_params.get("purpose", "").split())[: access.PURPOSE_MAX]
+    context = {"network": data, "missing": vendor.missing(vendor.NETWORK), "network_json": json_url,
+               "purpose": purpose}
     return render(request, "network.html", context, json_url=json_url)

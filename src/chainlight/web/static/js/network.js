@@ -3,6 +3,9 @@
 // (edges only where the viewer may see all their evidence). Nodes are coloured by schema,
 // edges styled by the family of their relation; a side panel shows a node's or an edge's
 // datasets and marking. No inline scripts or styles (the Content-Security-Policy forbids them).
+// An answer marked RED or AMBER+STRICT comes only with a purpose: when the API answers 428 the
+// page shows its purpose form, and the purpose given there (or with ?purpose= in the page's
+// address) goes with every later call, in the X-Chainlight-Purpose header.
 (function () {
   "use strict";
 
@@ -43,6 +46,9 @@
 
   var config = null;
   var expanded = {};
+  var purpose = container.dataset.purpose || "";
+  var purposeForm = document.getElementById("network-purpose");
+  var asking = null;  // the promise of a purpose being asked for, shared by every waiting call
 
   // Cytoscape adds a <style> element to the page unless one with this id exists; the
   // Content-Security-Policy blocks inline styles, and app.css already positions the container.
@@ -85,15 +91,53 @@
   // -- loading -------------------------------------------------------------------------------
 
   function fetchJson(url) {
-    return fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+    var headers = { Accept: "application/json" };
+    var address = url;
+    if (purpose) {
+      // A header carries Latin-1 only: a purpose in other scripts goes in the address instead.
+      if (/^[\x20-\x7e\xa0-\xff]*$/.test(purpose)) {
+        headers["X-Chainlight-Purpose"] = purpose;
+      } else {
+        address += (url.indexOf("?") < 0 ? "?" : "&") + "purpose=" + encodeURIComponent(purpose);
+      }
+    }
+    return fetch(address, { headers: headers, credentials: "same-origin" })
       .then(function (response) {
         return response.json().catch(function () { return {}; }).then(function (body) {
-          if (!response.ok) {
-            throw new Error(body && body.error ? body.error : "The request failed (" + response.status + ").");
+          var message = body && body.error ? body.error : "The request failed (" + response.status + ").";
+          if (response.status === 428 && purposeForm) {
+            return askPurpose(message).then(function () { return fetchJson(url); });
           }
+          if (!response.ok) { throw new Error(message); }
           return body;
         });
       });
+  }
+
+  // Shows the purpose form with the server's words and resolves once a purpose is given.
+  function askPurpose(message) {
+    if (!asking) {
+      asking = new Promise(function (resolve) {
+        var why = document.getElementById("network-purpose-why");
+        var input = document.getElementById("network-purpose-input");
+        if (why) { why.textContent = message; }
+        purposeForm.hidden = false;
+        if (input) { input.focus(); }
+        say("Some of this is marked RED or AMBER+STRICT: give a purpose to see it.");
+        var done = function (event) {
+          event.preventDefault();
+          var given = input ? input.value.replace(/\s+/g, " ").trim() : "";
+          if (given.length < 4) { if (why) { why.textContent = "A purpose is 4 to 500 characters long."; } return; }
+          purpose = given;
+          purposeForm.hidden = true;
+          purposeForm.removeEventListener("submit", done);
+          asking = null;
+          resolve();
+        };
+        purposeForm.addEventListener("submit", done);
+      });
+    }
+    return asking;
   }
 
   function relationParams() {
@@ -120,7 +164,8 @@
       if (node.nonempty()) { node.addClass("expanded"); }
       body.hubs.forEach(function (hub) { cy.getElementById(hub).addClass("hub"); });
       layout(added);
-      var message = body.nodes.length ? (body.nodes.length - 1) + " neighbours of " + label(body.entity) + "."
+      var count = body.nodes.length - 1;
+      var message = count > 0 ? count + (count === 1 ? " neighbour of " : " neighbours of ") + label(body.entity) + "."
         : label(id) + " has no relation you may see.";
       if (body.truncated) { message += " The neighbourhood was cut at the node limit."; }
       if (body.hubs.length) { message += " Hubs (too many edges to expand): " + body.hubs.map(label).join(", ") + "."; }
