@@ -173,6 +173,22 @@ def test_no_store_or_no_dataset_is_an_empty_map(store: EvidenceStore) -> None:
         assert (empty.datasets, empty.marking, empty.unit) == ([], "CLEAR", None)
 
 
+def test_a_dataset_filter_reads_only_the_datasets_it_is_given(store: EvidenceStore) -> None:
+    """The web app narrows ``visible`` to the datasets that need no purpose after the filter was
+    checked against all of the reader's: a filter left with none reads nothing, never everything."""
+    everything = sorted(VISIBLE["wildlife-tz"])
+    red_only = MapFilter.parse(visible=everything, datasets=["trade-red"])
+    narrowed = route_map(store, ["shipments-green", "trade-amber", "trade-green"], MARKINGS, red_only)
+    assert (narrowed.flows, narrowed.seizures, narrowed.places, narrowed.total_flows, narrowed.quantity) == (
+        [], [], [], 0, 0.0)
+    assert (narrowed.datasets, narrowed.marking) == ([], "CLEAR")
+    both = MapFilter.parse(visible=everything, datasets=["trade-red", "trade-green"])
+    green = route_map(store, ["trade-amber", "trade-green"], MARKINGS, both)
+    assert green.datasets == ["trade-green"] and green.marking == "GREEN"
+    assert green == route_map(store, ["trade-green"], MARKINGS, MapFilter.parse(visible=everything,
+                                                                               datasets=["trade-green"]))
+
+
 @pytest.mark.parametrize(
     ("filters", "message"),
     [

@@ -8,6 +8,7 @@ must never reach a count, a total, a place or a table of anyone else.
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 import shutil
 from collections.abc import Iterator
@@ -22,8 +23,10 @@ from chainlight import pipeline
 from chainlight.maps.flows import MapFilter, route_map
 from chainlight.model.markings import Marking
 from chainlight.settings import Settings
+from chainlight.store import access_log
 from chainlight.store.evidence import EvidenceStore
 from chainlight.web import routemap
+from chainlight.web.access import PURPOSE_HEADER
 from chainlight.web.app import create_app
 from chainlight.web.map_payloads import RouteMap
 from tests.maps.conftest import ELEPHANT, HEADER, RED_ONLY, REGISTRATION, VISIBLE, map_world
@@ -35,8 +38,12 @@ READERS = tuple(VISIBLE)
 
 @pytest.fixture(scope="module")
 def clients(map_world: Settings) -> Iterator[dict[str, TestClient]]:
+    """A client per reader; the RED owner's gives a purpose with every request, ``wildlife-tz-bare`` none."""
     with ExitStack() as stack:
-        yield {org: stack.enter_context(TestClient(create_app(map_world, org))) for org in READERS}
+        found = {org: stack.enter_context(TestClient(create_app(map_world, org))) for org in READERS}
+        found["wildlife-tz"].headers[PURPOSE_HEADER] = "route map tests"
+        found["wildlife-tz-bare"] = stack.enter_context(TestClient(create_app(map_world, "wildlife-tz")))
+        yield found
 
 
 def get(client: TestClient, path: str, **params: Any) -> dict[str, Any]:
@@ -205,7 +212,7 @@ def test_only_the_twin_is_in_the_api_schema(clients: dict[str, TestClient]) -> N
     assert "/map.json" in schema["paths"] and "/map" not in schema["paths"]
     operation = schema["paths"]["/map.json"]["get"]
     assert operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/RouteMap")
-    assert {"422", "503"} <= set(operation["responses"])
+    assert {"422", "428", "503"} <= set(operation["responses"])
     names = {p["name"] for p in operation["parameters"]}
     assert names == {"kind", "taxon", "term", "year_from", "year_to", "dataset", "source", "reporter", "unit", "limit"}
 
@@ -227,3 +234,83 @@ def test_an_answer_is_kept_until_the_evidence_changes(map_world: Settings, tmp_p
     assert flow(first, "trade", "country:KE", "country:CN")["quantity"] == 15
     kenya_china = flow(after, "trade", "country:KE", "country:CN")
     assert (kenya_china["quantity"], kenya_china["datasets"]) == (19, ["trade-green", "trade-more"])
+
+
+#: What the RED datasets hold, less the words a notice about them uses (their marking).
+RED_DATA = tuple(secret for secret in RED_ONLY if "RED" not in secret)
+RED_PLACES = tuple(secret for secret in RED_DATA if "-red" not in secret)
+NOT_HELD = sorted(VISIBLE["wildlife-tz"] - {"trade-red", "seizures-red"})
+
+
+@pytest.mark.parametrize(
+    ("params", "terms"),
+    [({}, {}), ({"kind": "seizures"}, {"kinds": ["seizures"]}), ({"taxon": "Loxodonta"}, {"taxon": "Loxodonta"}),
+     ({"dataset": "trade-red"}, {"datasets": ["trade-red"]})],
+)
+def test_without_a_purpose_red_data_is_held_back_from_its_own_owner_and_counted(
+    clients: dict[str, TestClient], map_world: Settings, params: dict[str, Any], terms: dict[str, Any]
+) -> None:
+    bare = clients["wildlife-tz-bare"]
+    response = bare.get("/map.json", params=params)
+    assert response.status_code == 200
+    body = response.json()
+    answer = json.dumps({k: v for k, v in body.items() if k != "filters"})  # the filters echo the request
+    for secret in RED_DATA:
+        assert secret not in answer, secret
+    assert all(f["marking"] != "RED" for f in body["flows"]) and all(p["marking"] != "RED" for p in body["seizures"])
+    assert not {"trade-red", "seizures-red"} & set(body["datasets"])
+    # totals are those of the datasets that need no purpose: nothing held back adds to them
+    markings = {name: marking for name, (_, marking, _) in REGISTRATION.items()}
+    flt = MapFilter.parse(visible=sorted(VISIBLE["wildlife-tz"]), **terms)
+    with EvidenceStore(map_world.evidence_path, read_only=True) as store:
+        shown = route_map(store, NOT_HELD, markings, flt)
+        held = route_map(store, ["seizures-red", "trade-red"], markings, flt)
+    assert (body["total_flows"], body["records"], body["quantity"]) == (shown.total_flows, shown.records,
+                                                                        shown.quantity)
+    assert body["held_back"] == held.total_flows > 0
+    assert body["held_back_seizures"] == sum(p.seizures for p in held.seizures)
+    assert body["held_back_marking"] == "RED"
+    given = get(bare, "/map.json", purpose="case 31", **params)
+    assert (given["held_back"], given["held_back_seizures"], given["held_back_marking"]) == (0, 0, None)
+    assert given["marking"] == "RED" and given["total_flows"] >= body["total_flows"]
+
+
+def test_the_page_says_what_is_held_back_and_a_purpose_includes_it_and_is_logged(
+    clients: dict[str, TestClient],
+) -> None:
+    bare = clients["wildlife-tz-bare"]
+    held = get(bare, "/map.json")
+    page = bare.get("/map", params={"taxon": "Loxodonta"})
+    assert page.status_code == 200
+    for secret in (*RED_PLACES, "TLP:RED"):  # the filter form lists the reader's datasets by name, as ever
+        assert secret not in page.text, secret
+    notice = re.search(r'<p id="map-held-text">(.*?)</p>', page.text, re.S)
+    assert notice is not None
+    words = " ".join(notice.group(1).split())
+    assert re.fullmatch(r"\d+ flows? (and \d+ seizures? )?from RED data (is|are) held back: give a purpose to "
+                        r"include them\.", words), words
+    assert 'id="map-purpose"' in page.text and '<input type="hidden" name="taxon" value="Loxodonta">' in page.text
+    assert held["held_back"] > 0
+    home = bare.get("/")  # the home page's map gives no purpose
+    assert home.status_code == 200 and 'data-json="/map.json?limit=40"' in home.text
+    shown = bare.get("/map", params={"taxon": "Loxodonta", "purpose": "case 32"})
+    assert shown.status_code == 200 and "TLP:RED" in shown.text and 'id="map-held" class="purpose" hidden' in shown.text
+    assert 'data-json="/map.json?taxon=Loxodonta&amp;purpose=case+32"' in shown.text
+    assert '<input type="hidden" name="purpose" value="case 32">' in shown.text  # the filters keep it
+    store = bare.app.state.services.operational  # type: ignore[attr-defined]
+    [entry] = access_log.recent(store, organisation="wildlife-tz", action="map.read", limit=1)
+    assert (entry.target, entry.marking, entry.purpose) == ("taxon=Loxodonta", "RED", "case 32")
+    header = bare.get("/map.json", headers={PURPOSE_HEADER: "case 33"})
+    assert header.json()["held_back"] == 0
+    assert access_log.recent(store, organisation="wildlife-tz", action="map.read", limit=1)[0].purpose == "case 33"
+
+
+def test_a_purpose_too_short_is_refused_and_no_purpose_is_not_logged(clients: dict[str, TestClient]) -> None:
+    bare = clients["wildlife-tz-bare"]
+    refused = bare.get("/map.json", params={"purpose": "x"})
+    assert (refused.status_code, refused.json()["error"]) == (428, "A purpose is 4 to 500 characters long.")
+    store = bare.app.state.services.operational  # type: ignore[attr-defined]
+    before = [e.seq for e in access_log.recent(store, action="map.read", limit=1000)]
+    assert bare.get("/map.json").status_code == 200
+    assert clients["customs-ke"].get("/map.json").json()["held_back"] == 0
+    assert [e.seq for e in access_log.recent(store, action="map.read", limit=1000)] == before

@@ -209,8 +209,12 @@ def route_map(
     markings: dict[str, Marking],
     flt: MapFilter,
 ) -> RouteMap:
-    """Flows, seizure points and places for a reader who may see ``visible`` datasets."""
-    datasets = sorted(set(flt.datasets) if flt.datasets else set(visible))
+    """Flows, seizure points and places for a reader who may see ``visible`` datasets.
+
+    A dataset filter names visible datasets only: a filter that leaves none reads nothing (never
+    every dataset), so a caller may narrow ``visible`` below what the filter was checked against.
+    """
+    datasets = sorted(set(flt.datasets) & set(visible) if flt.datasets else set(visible))
     if store is None or not datasets:
         return _empty(flt)
     present = sources.tables(store)

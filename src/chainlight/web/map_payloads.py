@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from chainlight.web.graph_payloads import EntityRef, Provenance
+from chainlight.web.graph_payloads import Marking as MarkingName
 
 Kind = Literal["trade", "shipments", "seizures"]
 
@@ -101,6 +102,15 @@ class RouteMap(Provenance):
     places: list[MapPlace] = Field(description="Every place the listed flows and seizure points name.")
     first_year: int | None
     last_year: int | None
+    held_back: int = Field(
+        default=0,
+        description="Flows from RED or AMBER+STRICT datasets left out because no purpose was given (?purpose= "
+                    "or the X-Chainlight-Purpose header); nothing of them is in any list, count or total above.",
+    )
+    held_back_seizures: int = Field(default=0, description="Seizures from such datasets left out likewise.")
+    held_back_marking: MarkingName | None = Field(
+        default=None, description="The strictest marking of what was held back (null: nothing was)."
+    )
 
 
 class NetworkRelation(BaseModel):

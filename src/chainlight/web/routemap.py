@@ -9,6 +9,14 @@ outlines served from ``/vendor/``.
 A filter that names nothing known (a term, a unit, a source code, a dataset the viewer cannot
 see or that does not exist) answers 422 with the same words either way.
 
+**Purposes.** The map is never refused, but data from RED and AMBER+STRICT datasets is shown
+only with a purpose (``?purpose=`` or the ``X-Chainlight-Purpose`` header). Without one the map
+is computed over the other visible datasets alone, so no held-back record adds to any flow,
+point, count or total, and ``held_back`` says how many flows (``held_back_seizures``: seizures)
+those datasets would add, with their strictest marking; the page offers a form for the purpose.
+With one, everything visible is shown and the read goes into the access log (``map.read``).
+The home page's small map never gives one.
+
 Aggregating ten million trade rows and a million shipments takes seconds, and the home page
 asks for its map on every visit, so answers are kept (:class:`RouteMapCache`) per evidence file
 state, visible datasets with their markings, and filter: a new ingest, a changed marking or a
@@ -32,6 +40,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BeforeValidator, Field
 
 from chainlight.maps import flows
+from chainlight.model.markings import Marking
 from chainlight.reference.cites import codes
 from chainlight.web import access, vendor
 from chainlight.web.access import Viewer, current_viewer
@@ -169,7 +178,27 @@ def file_state(path: Path) -> tuple[object, ...]:
     return tuple(state)
 
 
-def load_route_map(svc: Services, viewer: Viewer, query: MapQuery) -> RouteMap:
+def given_purpose(request: Request) -> str | None:
+    """The purpose the request gives, if any: one too short or too long is refused (428) as for
+    any RED read; none at all is not (the map then holds RED and AMBER+STRICT data back)."""
+    if not (request.query_params.get("purpose") or request.headers.get(access.PURPOSE_HEADER) or "").strip():
+        return None
+    return access.require_purpose(request, Marking.RED)
+
+
+def _computed(svc: Services, names: list[str], markings: dict[str, Marking], flt: flows.MapFilter) -> flows.RouteMap:
+    """The route map over ``names``, from the cache when the same question was answered before."""
+    key = (file_state(svc.evidence.path), tuple(sorted((n, markings[n].value) for n in names)), flt)
+    found = CACHE.get(key)
+    if found is None:
+        with svc.evidence.open() as store:
+            found = flows.route_map(store, names, markings, flt)
+        CACHE.put(key, found)
+    return found
+
+
+def load_route_map(request: Request, svc: Services, viewer: Viewer, query: MapQuery) -> RouteMap:
+    purpose = given_purpose(request)
     visible = access.visible_datasets(svc.operational, viewer)
     names = [d.name for d in visible]
     try:
@@ -181,18 +210,24 @@ def load_route_map(svc: Services, viewer: Viewer, query: MapQuery) -> RouteMap:
     except flows.MapFilterError as exc:
         raise HTTPException(status_code=422, detail=str(exc)) from None
     markings = {d.name: d.marking for d in visible}
-    key = (file_state(svc.evidence.path), tuple(sorted((n, m.value) for n, m in markings.items())), flt)
-    found = CACHE.get(key)
-    if found is None:
-        with svc.evidence.open() as store:
-            found = flows.route_map(store, names, markings, flt)
-        CACHE.put(key, found)
+    held = [n for n in names if markings[n] in access.PURPOSE_MARKINGS]
+    held_back: dict[str, Any] = {}
+    if purpose is not None or not held:
+        found = _computed(svc, names, markings, flt)
+    else:  # only what needs no purpose, and how much the rest would add
+        found = _computed(svc, [n for n in names if n not in held], markings, flt)
+        rest = _computed(svc, held, markings, flt)
+        if rest.total_flows or rest.seizures:
+            held_back = {"held_back": rest.total_flows, "held_back_seizures": sum(p.seizures for p in rest.seizures),
+                         "held_back_marking": rest.marking}
+    if purpose is not None:
+        access.audit(request, viewer, "map.read", query.encoded() or "all", marking=found.marking, purpose=purpose)
     filters = MapFilters(
         kinds=list(flt.kinds), taxon=flt.taxon, term=flt.term, year_from=flt.year_from, year_to=flt.year_to,
         datasets=list(flt.datasets), source=flt.source, reporter=flt.reporter,
         unit=None if flt.unit is None else (flt.unit or flows.NUMBER), limit=flt.limit,
     )
-    return RouteMap.model_validate({**dataclasses.asdict(found), "filters": filters})
+    return RouteMap.model_validate({**dataclasses.asdict(found), "filters": filters, **held_back})
 
 
 def amount(value: float) -> str:
@@ -201,15 +236,18 @@ def amount(value: float) -> str:
     return text or "0"
 
 
-def map_json(svc: ServicesDep, viewer: ViewerDep, query: QueryDep) -> RouteMap:
-    return load_route_map(svc, viewer, query)
+def map_json(request: Request, svc: ServicesDep, viewer: ViewerDep, query: QueryDep) -> RouteMap:
+    return load_route_map(request, svc, viewer, query)
 
 
 def map_page(request: Request, svc: ServicesDep, viewer: ViewerDep, query: QueryDep) -> HTMLResponse:
-    data = load_route_map(svc, viewer, query)
+    data = load_route_map(request, svc, viewer, query)
+    purpose = given_purpose(request)
     cites = codes()
     encoded = query.encoded()
     map_json_url = "/map.json" + (f"?{encoded}" if encoded else "")
+    if purpose:
+        map_json_url += ("&" if encoded else "?") + urlencode({"purpose": purpose})
     context: dict[str, Any] = {
         "map": data,
         "query": query,
@@ -222,5 +260,7 @@ def map_page(request: Request, svc: ServicesDep, viewer: ViewerDep, query: Query
         "map_json": map_json_url,
         "amount": amount,
         "default_limit": flows.FLOW_LIMIT,
+        "purpose": purpose,
+        "keep": [(k, v) for k, v in request.query_params.multi_items() if k != "purpose"],
     }
     return render(request, "map.html", context, json_url=map_json_url)

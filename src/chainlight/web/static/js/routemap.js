@@ -3,6 +3,8 @@
 // outlines. Data comes from the page's JSON twin (/map.json); the page's tables already list
 // the same flows, so nothing here is needed to read them. No inline styles or scripts: the
 // Content-Security-Policy forbids them; colours and sizes are SVG attributes or CSS classes.
+// Data from RED and AMBER+STRICT datasets comes only with a purpose: the page's purpose form
+// (#map-purpose) adds one to the filters, and every later fetch of /map.json passes it on.
 (function () {
   "use strict";
 
@@ -84,14 +86,45 @@
   if (form && !small) {
     form.addEventListener("submit", function (event) {
       event.preventDefault();
-      var params = new URLSearchParams();
-      new FormData(form).forEach(function (value, key) {
-        if (value !== "") { params.append(key, value); }
-      });
-      var query = params.toString();
-      window.history.replaceState(null, "", "/map" + (query ? "?" + query : ""));
-      load("/map.json" + (query ? "?" + query : ""));
+      refilter();
     });
+    var purposeForm = document.getElementById("map-purpose");
+    if (purposeForm) {
+      purposeForm.addEventListener("submit", function (event) {
+        var input = document.getElementById("map-purpose-input");
+        var given = input ? input.value.replace(/\s+/g, " ").trim() : "";
+        if (given.length < 4) { return; }  // the browser's own checks say why
+        event.preventDefault();
+        var kept = form.querySelector("input[name=purpose]");
+        if (!kept) {
+          kept = document.createElement("input");
+          kept.type = "hidden";
+          kept.name = "purpose";
+          form.appendChild(kept);
+        }
+        kept.value = given;
+        var said = document.getElementById("map-purpose-given");
+        if (!said) {
+          said = document.createElement("p");
+          said.id = "map-purpose-given";
+          said.className = "muted";
+          document.getElementById("map-held").insertAdjacentElement("afterend", said);
+        }
+        said.textContent = "Shown with your purpose: \u201c" + given + "\u201d (kept in the access log).";
+        refilter();
+      });
+    }
+  }
+
+  // Loads the map for the filters (and the purpose, if one was given) and keeps them in the address.
+  function refilter() {
+    var params = new URLSearchParams();
+    new FormData(form).forEach(function (value, key) {
+      if (value !== "") { params.append(key, value); }
+    });
+    var query = params.toString();
+    window.history.replaceState(null, "", "/map" + (query ? "?" + query : ""));
+    load("/map.json" + (query ? "?" + query : ""));
   }
 
   function load(url) {
@@ -106,7 +139,7 @@
         }
         showError(null);
         draw(result.body);
-        if (!small) { renderTables(result.body); }
+        if (!small) { renderTables(result.body); heldBack(result.body); }
       })
       .catch(function () { showError("The map could not be loaded."); });
   }
@@ -338,6 +371,21 @@
         summary.appendChild(document.createTextNode("."));
       }
     }
+  }
+
+  // What a purpose would add: flows and seizures from RED or AMBER+STRICT datasets.
+  function heldBack(data) {
+    var box = document.getElementById("map-held");
+    var text = document.getElementById("map-held-text");
+    if (!box || !text) { return; }
+    var flows = data.held_back || 0;
+    var seizures = data.held_back_seizures || 0;
+    box.hidden = !(flows || seizures);
+    if (box.hidden) { text.textContent = ""; return; }
+    text.textContent = flows.toLocaleString("en") + (flows === 1 ? " flow" : " flows") +
+      (seizures ? " and " + seizures.toLocaleString("en") + (seizures === 1 ? " seizure" : " seizures") : "") +
+      " from " + data.held_back_marking + " data " + (flows + seizures === 1 ? "is" : "are") +
+      " held back: give a purpose to include them.";
   }
 
   // "12 specimens", "12 kilograms": the unit as it reads after a number.
