@@ -48,6 +48,8 @@ class Visit:
     screenshots: Path
     allowed_status: int
     problems: list[str] = field(default_factory=list)
+    #: Statuses the page's own scripts are expected to meet and handle (428: a purpose is asked for).
+    handled: tuple[int, ...] = ()
 
     def shoot(self, name: str) -> None:
         self.page.screenshot(path=str(self.screenshots / f"{self.key}-{name}.png"), full_page=True)
@@ -55,26 +57,30 @@ class Visit:
 
 @contextmanager
 def visit(
-    context: BrowserContext, key: str, screenshots: Path, path: str, name: str, *, status: int = 200
+    context: BrowserContext, key: str, screenshots: Path, path: str, name: str, *, status: int = 200,
+    handled: tuple[int, ...] = (),
 ) -> Iterator[Visit]:
     """Open ``path`` in a new tab of ``context``; it must answer ``status``. On leaving the block
     the page is photographed (as ``{key}-{name}.png``) and must have had no JavaScript error,
-    console error, failed request or unexpected error response."""
+    console error, failed request or unexpected error response (``handled``: statuses the page's
+    scripts answer themselves, such as a 428 that makes them ask for a purpose)."""
     page = context.new_page()
-    seen = Visit(page, key, screenshots, status)
+    seen = Visit(page, key, screenshots, status, handled=handled)
 
     def on_console(message: ConsoleMessage) -> None:
         if message.type != "error":
             return
-        expected = f"the server responded with a status of {status}"
-        if status >= 400 and expected in message.text:
-            return  # Chromium's own note on the error page this visit asked for
+        for expected_status in ((status,) if status >= 400 else ()) + handled:
+            if f"the server responded with a status of {expected_status}" in message.text:
+                return  # Chromium's own note on the error page this visit asked for, or a handled answer
         seen.problems.append(f"console error at {message.location.get('url')}: {message.text}")
 
     def on_response(response: Response) -> None:
         if response.status < 400:
             return
         if response.request.is_navigation_request() and response.status == status:
+            return
+        if not response.request.is_navigation_request() and response.status in handled:
             return
         seen.problems.append(f"{response.status} from {response.request.method} {response.url}")
 
@@ -133,6 +139,8 @@ def test_home_lists_the_visible_datasets_and_their_counts(
     small_map = get_json(context, "/map.json?limit=40")
     drawn = [f for f in small_map["flows"] if len(f["stops"]) > 1]
     assert drawn
+    assert_nothing_red(str(small_map))  # the home page's map gives no purpose: nothing RED, even for its owner
+    assert (small_map["held_back"] > 0) == (org == "customs")
 
     with visit(context, key, screenshots, "/", "home") as seen:
         page = seen.page
@@ -357,18 +365,30 @@ def test_the_network_explorer_draws_the_neighbourhood(
     signed_in: dict[str, BrowserContext], screenshots: Path, key: str, start: str, caption: str
 ) -> None:
     context, org = signed_in[key], organisation(key)
-    explorer = get_json(context, f"/network.json?entity={start}")
+    with_purpose = {"X-Chainlight-Purpose": PURPOSE}
+    if org == "customs":  # the informant is RED: nothing of it without a purpose
+        assert get_json(context, f"/network.json?entity={start}", status=428)["status"] == 428
+        assert get_json(context, f"/api/graph/neighbours/{start}?hops=1", status=428)["status"] == 428
+    explorer = get_json(context, f"/network.json?entity={start}", headers=with_purpose)
     assert explorer["built"] is True and explorer["entity"]["caption"] == caption
     relations = [r["name"] for r in explorer["relations"]]
     assert ("Payment" in relations) == (org == "customs")  # payments are customs' RED evidence only
-    neighbours = get_json(context, f"/api/graph/neighbours/{start}?hops=1")
+    neighbours = get_json(context, f"/api/graph/neighbours/{start}?hops=1", headers=with_purpose)
     count = len(neighbours["nodes"]) - 1
     assert count >= 1
     assert all(set(n["datasets"]) <= VISIBLE[org] for n in neighbours["nodes"])
+    status = 428 if org == "customs" else 200
 
-    with visit(context, key, screenshots, f"/network?entity={start}", "network") as seen:
+    with visit(context, key, screenshots, f"/network?entity={start}", "network", status=status) as seen:
         page = seen.page
-        expect(page.locator("#network-status")).to_have_text(f"{count} neighbours of {caption}.")
+        if org == "customs":  # the page asks for the purpose first, and names nothing before it is given
+            assert caption not in page.content()
+            page.fill("#purpose", PURPOSE)
+            with page.expect_navigation():
+                page.click("section.purpose button[type=submit]")
+            assert "purpose=" in page.url
+        words = f"{count} neighbour{'' if count == 1 else 's'} of {caption}."
+        expect(page.locator("#network-status")).to_have_text(words)
         assert page.locator("#network canvas").count() >= 1  # Cytoscape drew on its canvases
         assert page.locator("#network canvas").first.bounding_box() is not None
         legend = page.locator("#network-legend-items li").all_inner_texts()
@@ -379,6 +399,37 @@ def test_the_network_explorer_draws_the_neighbourhood(
         assert [boxes.nth(i).get_attribute("value") for i in range(boxes.count())] == relations
         if org != "customs":
             assert_nothing_red(page.content())
+    if org == "customs":
+        reads = get_json(context, "/audit.json?action=graph.neighbours")["entries"]
+        assert reads and reads[0]["purpose"] == PURPOSE and reads[0]["marking"] == "RED"
+
+
+def test_the_explorer_asks_for_a_purpose_in_the_page_when_a_path_is_red(
+    signed_in: dict[str, BrowserContext], screenshots: Path
+) -> None:
+    """The path API answers 428 for a RED path: the explorer shows its own purpose form, then
+    repeats the call with the purpose given there."""
+    key = "customs-admin"
+    context = signed_in[key]
+    path = get_json(context, f"/api/graph/path?source={SECRET_ID}&target=fiu-car-dealer",
+                    headers={"X-Chainlight-Purpose": PURPOSE})
+    assert path["paths"] and path["paths"][0]["marking"] == "RED"
+    with visit(context, key, screenshots, "/network", "network-purpose", handled=(428,)) as seen:
+        page = seen.page
+        expect(page.locator("#network-purpose")).to_be_hidden()
+        page.fill("#path-source", SECRET_ID)
+        page.fill("#path-target", "fiu-car-dealer")
+        page.click("#network-path-form button[type=submit]")
+        expect(page.locator("#network-purpose")).to_be_visible()
+        expect(page.locator("#network-purpose-why")).to_contain_text("purpose")
+        assert SECRET_NAME not in page.inner_text("main")
+        page.fill("#network-purpose-input", PURPOSE)
+        page.click("#network-purpose button[type=submit]")
+        expect(page.locator("#network-purpose")).to_be_hidden()
+        expect(page.locator("#network-path-result")).to_contain_text("handle as TLP:RED")
+        expect(page.locator("#network-path-result")).to_contain_text(SECRET_NAME)
+    reads = get_json(context, "/audit.json?action=graph.path")["entries"]
+    assert reads and reads[0]["purpose"] == PURPOSE and reads[0]["marking"] == "RED"
 
 
 def test_the_network_of_a_red_entity_is_missing_for_the_other_organisation(
@@ -401,25 +452,47 @@ def test_the_route_map_draws_countries_and_the_visible_flows(
     signed_in: dict[str, BrowserContext], screenshots: Path, key: str
 ) -> None:
     context, org = signed_in[key], organisation(key)
-    data = get_json(context, "/map.json")
+    held = get_json(context, "/map.json")  # without a purpose: RED data held back, even from its owner
+    assert_nothing_red(str(held))
+    data = get_json(context, "/map.json", headers={"X-Chainlight-Purpose": PURPOSE})
     assert all(set(f["datasets"]) <= VISIBLE[org] for f in data["flows"])
     routes = {tuple(f["stops"]) for f in data["flows"]}
     assert ("country:KE", "country:CN") in routes
     secret_route = ("country:MZ", "country:AE", "country:LK", "country:VN")
     assert (secret_route in routes) == (org == "customs")
+    assert (held["held_back"] > 0) == (org == "customs") and data["held_back"] == 0
 
     with visit(context, key, screenshots, "/map", "map") as seen:
         page = seen.page
         page.locator("#map svg path.country").nth(100).wait_for(state="attached")
-        expect(page.locator("#map g.flow")).to_have_count(len(data["flows"]))
+        expect(page.locator("#map g.flow")).to_have_count(len(held["flows"]))
+        assert page.locator("#flows-table tbody tr[data-flow]").count() == len(held["flows"])
+        assert page.locator("#map circle.seizure").count() == len(held["seizures"])
+        # the map, its tables and its summary (the filter form lists the reader's own datasets by name)
+        assert_nothing_red("".join(page.inner_html(part) for part in (
+            "#map", "#map-summary", "#map-held", "#flows-table", "#seizures-table")))
+        if org == "customs":  # the owner gives a purpose through the page's form; the map fetches again
+            expect(page.locator("#map-held-text")).to_contain_text(
+                f"{held['held_back']} flow{'' if held['held_back'] == 1 else 's'}")
+            expect(page.locator("#map-held-text")).to_contain_text(
+                "from RED data are held back: give a purpose to include them.")
+            page.fill("#map-purpose-input", PURPOSE)
+            page.click("#map-purpose button[type=submit]")
+            expect(page.locator("#map-held")).to_be_hidden()
+            expect(page.locator("#map g.flow")).to_have_count(len(data["flows"]))
+            assert "purpose=" in page.url
+        else:
+            expect(page.locator("#map-held")).to_be_hidden()
         for flow in data["flows"]:
             assert page.locator(f"#map g.flow[data-flow='{flow['id']}'] path").count() == len(flow["stops"]) - 1
         assert page.locator("#flows-table tbody tr[data-flow]").count() == len(data["flows"])
-        seizures = page.locator("#map circle.seizure").count()
-        assert seizures == len(data["seizures"])
+        assert page.locator("#map circle.seizure").count() == len(data["seizures"])
         assert page.locator("#map-error").is_hidden()
         if org != "customs":
             assert_nothing_red(page.content())
+    if org == "customs":
+        reads = get_json(context, "/audit.json?action=map.read")["entries"]
+        assert reads and reads[0]["purpose"] == PURPOSE and reads[0]["marking"] == "RED"
 
 
 # -- administration -----------------------------------------------------------------------------

@@ -69,7 +69,8 @@
   cy.on("tap", "edge", function (event) { showEdge(event.target); });
   cy.on("dbltap", "node", function (event) { expand(event.target.id()); });
 
-  fetchJson(container.dataset.json).then(function (body) {
+  // Settled once the explorer's own data has come (or failed): a path asked for before then waits.
+  var ready = fetchJson(container.dataset.json).then(function (body) {
     config = body;
     if (!body.built) { return; }
     relationControls();
@@ -84,7 +85,9 @@
       event.preventDefault();
       var source = document.getElementById("path-source").value.trim();
       var target = document.getElementById("path-target").value.trim();
-      if (source && target) { showPath(source, target); }
+      if (source && target) {
+        ready.then(function () { if (config) { showPath(source, target); } });
+      }
     });
   }
 
