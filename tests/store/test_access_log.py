@@ -13,7 +13,7 @@ from sqlalchemy import text
 from chainlight.settings import Settings
 from chainlight.store import access_log
 from chainlight.store.access_log import GENESIS, AccessEntry
-from chainlight.store.operational import OperationalStore
+from chainlight.store.operational import OperationalError, OperationalStore
 
 
 def fill(store: OperationalStore, n: int) -> None:
@@ -103,3 +103,28 @@ def test_recent_entries_are_filtered_by_organisation(log: OperationalStore) -> N
     assert [e.target for e in access_log.recent(log, organisation="ngo")] == ["pangolin"]
     assert [e.seq for e in access_log.recent(log, organisation="customs", limit=2)] == [3, 2]
     assert [e.seq for e in access_log.recent(log, before=3)] == [2, 1]
+
+
+def test_group_commit_stores_every_entry_before_returning(log: OperationalStore) -> None:
+    def read(worker: int) -> None:
+        for i in range(25):
+            access_log.record(log, AccessEntry(f"w{worker}", "org", "entity.read", f"e-{worker}-{i}"))
+
+    threads = [threading.Thread(target=read, args=(w,)) for w in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    result = access_log.verify(log)
+    assert result.ok and result.entries == 200
+    stamps = {row.at for row in access_log.rows(log)}
+    assert len(stamps) < 200  # entries that waited together were committed together
+    access_log.record(log, AccessEntry("late", "org", "search", "after the rush"))
+    assert access_log.recent(log, limit=1)[0].target == "after the rush"
+
+
+def test_a_failed_commit_is_reported_to_the_waiting_request(log: OperationalStore) -> None:
+    with log.engine.begin() as connection:
+        connection.execute(text("DROP TABLE access_log"))
+    with pytest.raises(OperationalError, match="could not store the entry"):
+        access_log.record(log, AccessEntry("u", "org", "search", "lost?"))

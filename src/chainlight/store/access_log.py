@@ -7,18 +7,27 @@ leaves a shorter valid chain; :func:`verify` prints the head hash so that an ope
 keep it elsewhere, e.g. in a ticket or a daily e-mail, and compare.)
 
 Entries are appended with optimistic concurrency, not a lock: a writer reads the head,
-computes the next entry and inserts it under the next sequence number, which is the primary
-key; when another process got there first the insert fails and the writer tries again on the
-new head. That works alike on SQLite and PostgreSQL and never forks the chain. The database
-itself refuses UPDATE and DELETE on the table (triggers, migration 0004).
+computes the next entries and inserts them under the next sequence numbers, which are the
+primary key; when another process got there first the insert fails and the writer tries again
+on the new head. That works alike on SQLite and PostgreSQL and never forks the chain. The
+database itself refuses UPDATE and DELETE on the table (triggers, migration 0004).
+
+The web app logs every read, so entries arrive at the rate of requests. :func:`record` uses
+group commit: a request hands its entry to the process's writer thread and waits until the
+transaction holding it has committed; the writer puts every entry waiting at that moment into
+one transaction. A request still never answers before its entry is stored, but a hundred
+concurrent requests cost one commit, not a hundred.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass
+import queue
+import threading
+import weakref
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -29,6 +38,9 @@ from chainlight.store.operational import AccessLogRow, OperationalError, Operati
 
 GENESIS = "0" * 64
 ATTEMPTS = 50
+BATCH = 500  # entries per transaction at most
+WAIT_SECONDS = 60.0  # a request gives up waiting for its entry after this long (and fails)
+IDLE_SECONDS = 10.0  # an idle writer checks this often whether its store still exists
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +71,12 @@ def _row_entry(row: AccessLogRow) -> AccessEntry:
 
 
 def append(store: OperationalStore, entry: AccessEntry) -> AccessLogRow:
-    """Add ``entry`` at the head of the chain and return the stored row."""
+    """Add ``entry`` at the head of the chain, in a transaction of its own, and return the row."""
+    return append_many(store, [entry])[0]
+
+
+def append_many(store: OperationalStore, entries: Sequence[AccessEntry]) -> list[AccessLogRow]:
+    """Add ``entries``, in order, at the head of the chain in one transaction."""
     for _ in range(ATTEMPTS):
         at = datetime.now(UTC).isoformat(timespec="microseconds")
         try:
@@ -67,17 +84,85 @@ def append(store: OperationalStore, entry: AccessEntry) -> AccessLogRow:
                 head = s.execute(
                     select(AccessLogRow.seq, AccessLogRow.hash).order_by(AccessLogRow.seq.desc()).limit(1)
                 ).first()
-                seq, prev = (head[0] + 1, head[1]) if head else (1, GENESIS)
-                row = AccessLogRow(
-                    seq=seq, at=at, user=entry.user, organisation=entry.organisation, action=entry.action,
-                    target=entry.target, marking=entry.marking, purpose=entry.purpose, detail=entry.detail,
-                    client=entry.client, prev_hash=prev, hash=entry_hash(prev, seq, at, entry),
-                )
-                s.add(row)
-            return row
+                seq, prev = (head[0], head[1]) if head else (0, GENESIS)
+                rows = []
+                for entry in entries:
+                    seq += 1
+                    row = AccessLogRow(
+                        seq=seq, at=at, user=entry.user, organisation=entry.organisation, action=entry.action,
+                        target=entry.target, marking=entry.marking, purpose=entry.purpose, detail=entry.detail,
+                        client=entry.client, prev_hash=prev, hash=entry_hash(prev, seq, at, entry),
+                    )
+                    prev = row.hash
+                    rows.append(row)
+                s.add_all(rows)
+            return rows
         except (IntegrityError, SQLAlchemyOperationalError):
-            continue  # another writer took this sequence number (or held the file): read the new head
+            continue  # another writer took these sequence numbers (or held the file): read the new head
     raise OperationalError("could not append to the access log: too much contention")
+
+
+@dataclass(eq=False, slots=True)
+class _Pending:
+    entry: AccessEntry
+    done: threading.Event = field(default_factory=threading.Event)
+    error: BaseException | None = None
+
+
+class _GroupWriter:
+    """The one thread per store and process that commits waiting entries together."""
+
+    def __init__(self, store: OperationalStore) -> None:
+        self._store = weakref.ref(store)
+        self._queue: queue.SimpleQueue[_Pending] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="access-log-writer", daemon=True)
+        self._thread.start()
+
+    def submit(self, entry: AccessEntry) -> None:
+        pending = _Pending(entry)
+        self._queue.put(pending)
+        if not pending.done.wait(WAIT_SECONDS):
+            raise OperationalError("the access log did not store the entry in time")
+        if pending.error is not None:
+            raise OperationalError(f"the access log could not store the entry: {pending.error}") from pending.error
+
+    def _run(self) -> None:
+        while True:
+            try:
+                first = self._queue.get(timeout=IDLE_SECONDS)
+            except queue.Empty:
+                if self._store() is None:  # the store is gone: so is this thread's work
+                    return
+                continue
+            batch = [first]
+            while len(batch) < BATCH:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            store = self._store()
+            try:
+                if store is None:
+                    raise OperationalError("the operational store was closed")
+                append_many(store, [p.entry for p in batch])
+            except BaseException as exc:  # every waiter learns of it; the thread keeps serving
+                for pending in batch:
+                    pending.error = exc
+            for pending in batch:
+                pending.done.set()
+
+
+_writers: weakref.WeakKeyDictionary[OperationalStore, _GroupWriter] = weakref.WeakKeyDictionary()
+_writers_lock = threading.Lock()
+
+
+def record(store: OperationalStore, entry: AccessEntry) -> None:
+    """Store ``entry`` (group commit with other threads' entries) and return once it is committed."""
+    with _writers_lock:
+        writer = _writers.get(store)
+        if writer is None:
+            writer = _writers[store] = _GroupWriter(store)
+    writer.submit(entry)
 
 
 @dataclass(frozen=True, slots=True)

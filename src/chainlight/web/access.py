@@ -16,11 +16,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fastapi import HTTPException, Request
+from sqlalchemy import select
 
-from chainlight.model.markings import Marking
+from chainlight.model.markings import DatasetAccess, Marking
 from chainlight.store import access_log
 from chainlight.store.access_log import AccessEntry
-from chainlight.store.operational import ROLES, OperationalStore
+from chainlight.store.operational import (
+    ROLES,
+    Dataset,
+    OperationalStore,
+    Organisation,
+    SharingGroup,
+    sharing_group_members,
+)
 
 #: Markings whose items are read only with a stated purpose, which the access log keeps.
 PURPOSE_MARKINGS = frozenset({Marking.RED, Marking.AMBER_STRICT})
@@ -121,7 +129,7 @@ def audit(
     operational: OperationalStore = request.app.state.services.operational
     level = None if marking is None else (marking.value if isinstance(marking, Marking) else marking)
     client = request.client.host if request.client else None
-    access_log.append(
+    access_log.record(
         operational,
         AccessEntry(
             user=viewer.user,
@@ -136,22 +144,35 @@ def audit(
     )
 
 
+# Built once: constructing a statement costs more than running it against a handful of rows.
+_MEMBERS = select(sharing_group_members.c.group_id, Organisation.name).join(
+    Organisation, Organisation.id == sharing_group_members.c.organisation_id
+)
+_DATASETS = (
+    select(Dataset.name, Dataset.title, Dataset.marking, Organisation.name, SharingGroup.id, SharingGroup.name)
+    .join(Organisation, Organisation.id == Dataset.owner_id)
+    .outerjoin(SharingGroup, SharingGroup.id == Dataset.sharing_group_id)
+    .order_by(Dataset.name)
+)
+
+
 def visible_datasets(operational: OperationalStore, viewer: Viewer) -> list[VisibleDataset]:
-    """The registered datasets ``viewer`` may read, by name; the others are left out entirely."""
+    """The registered datasets ``viewer`` may read, by name; the others are left out entirely.
+
+    :meth:`DatasetAccess.visible_to` decides; the registry is read with two plain queries (not
+    one ORM object per dataset, owner and member), because every request starts here.
+    """
+    members: dict[int, set[str]] = {}
+    with operational.engine.connect() as connection:
+        for group_id, organisation in connection.execute(_MEMBERS):
+            members.setdefault(group_id, set()).add(organisation)
+        rows = connection.execute(_DATASETS).all()
     result = []
-    for dataset in operational.datasets():
-        access = dataset.access()
-        if not access.visible_to(viewer.organisation):
-            continue
-        result.append(
-            VisibleDataset(
-                name=dataset.name,
-                title=dataset.title,
-                owner=access.owner,
-                marking=access.marking,
-                sharing_group=dataset.sharing_group.name if dataset.sharing_group else None,
-            )
-        )
+    for name, title, marking, owner, group_id, group in rows:
+        rule = DatasetAccess(name, owner, Marking(marking), frozenset(members.get(group_id, ())))
+        if rule.visible_to(viewer.organisation):
+            result.append(VisibleDataset(name=name, title=title, owner=owner, marking=rule.marking,
+                                         sharing_group=group))
     return result
 
 

@@ -16,7 +16,8 @@ from fastapi import Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from chainlight.accounts import passwords, service
-from chainlight.store.access_log import AccessEntry, append
+from chainlight.store.access_log import AccessEntry
+from chainlight.store.access_log import record as append
 from chainlight.web import access
 from chainlight.web.access import Viewer, current_viewer
 from chainlight.web.account_payloads import Account, TokenInfo

@@ -31,7 +31,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, BeforeValidator, Field
 from sqlalchemy import select
 
-from chainlight.model.markings import DatasetAccess, Marking, MarkingError
+from chainlight.model.markings import Marking, MarkingError
 from chainlight.resolve import clusters
 from chainlight.search import profile as profiles
 from chainlight.search import query as search_query
@@ -39,11 +39,7 @@ from chainlight.search.build import evidence_mtime_ns, index_path
 from chainlight.search.reader import IndexMissing, Loaded, SearchIndex, Snapshot
 from chainlight.store.operational import (
     AlertTriage,
-    Dataset,
     Judgement,
-    Organisation,
-    SharingGroup,
-    sharing_group_members,
 )
 from chainlight.web import access
 from chainlight.web.access import Viewer, VisibleDataset, current_viewer
@@ -151,15 +147,6 @@ OffsetQuery = Annotated[int, Query(ge=0, le=search_query.MAX_OFFSET, description
 
 
 # Built once: constructing a statement costs more than running it against a handful of rows.
-_MEMBERS = select(sharing_group_members.c.group_id, Organisation.name).join(
-    Organisation, Organisation.id == sharing_group_members.c.organisation_id
-)
-_DATASETS = (
-    select(Dataset.name, Dataset.title, Dataset.marking, Organisation.name, SharingGroup.id, SharingGroup.name)
-    .join(Organisation, Organisation.id == Dataset.owner_id)
-    .outerjoin(SharingGroup, SharingGroup.id == Dataset.sharing_group_id)
-    .order_by(Dataset.name)
-)
 _JUDGEMENTS = (
     select(Judgement.left_id, Judgement.right_id, Judgement.verdict)
     .where(Judgement.undone_at.is_(None))
@@ -168,20 +155,8 @@ _JUDGEMENTS = (
 
 
 def _visible(svc: Services, viewer: Viewer) -> dict[str, VisibleDataset]:
-    """The datasets ``viewer`` may read, decided by :meth:`DatasetAccess.visible_to` exactly as
-    :func:`access.visible_datasets` decides, but loaded with two plain queries instead of one ORM
-    object per dataset, owner and group member (a twentieth of the time: this runs on every request)."""
-    members: dict[int, set[str]] = {}
-    with svc.operational.engine.connect() as con:
-        for group_id, organisation in con.execute(_MEMBERS):
-            members.setdefault(group_id, set()).add(organisation)
-        rows = con.execute(_DATASETS).all()
-    out = {}
-    for name, title, marking, owner, group_id, group in rows:
-        rule = DatasetAccess(name, owner, Marking(marking), frozenset(members.get(group_id, ())))
-        if rule.visible_to(viewer.organisation):
-            out[name] = VisibleDataset(name=name, title=title, owner=owner, marking=rule.marking, sharing_group=group)
-    return out
+    """The datasets ``viewer`` may read, by name (:func:`access.visible_datasets`)."""
+    return {d.name: d for d in access.visible_datasets(svc.operational, viewer)}
 
 
 def _verdicts(svc: Services) -> list[clusters.Verdict]:
