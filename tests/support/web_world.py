@@ -178,7 +178,7 @@ def serve(settings: Settings, log: Path, prepare: Callable[[], object] | None = 
         try:
             if prepare is not None:
                 prepare()
-            _wait_until_up(base, server)
+            wait_until_up(base, server)
             yield base
         finally:
             server.terminate()
@@ -189,7 +189,8 @@ def serve(settings: Settings, log: Path, prepare: Callable[[], object] | None = 
                 server.wait(timeout=STOP_LIMIT_S)
 
 
-def _wait_until_up(base: str, server: subprocess.Popen[bytes]) -> None:
+def wait_until_up(base: str, server: subprocess.Popen[bytes]) -> None:
+    """Return once the server answers its health check; fail if it exits or takes too long."""
     deadline = time.monotonic() + STARTUP_LIMIT_S
     while time.monotonic() < deadline:
         if server.poll() is not None:

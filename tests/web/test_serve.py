@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import re
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -15,30 +13,7 @@ import pytest
 from chainlight import pipeline
 from chainlight.model.markings import Marking
 from chainlight.settings import Settings
-
-# Starting means importing FtM, DuckDB and FastAPI; on a busy machine that alone takes seconds.
-STARTUP_LIMIT_S = 60.0
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def wait_until_up(base: str, server: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + STARTUP_LIMIT_S
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise AssertionError(f"the server exited with status {server.returncode} before answering")
-        try:
-            if httpx.get(f"{base}/-/health", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.25)
-    raise AssertionError(f"the server did not answer {base}/-/health within {STARTUP_LIMIT_S:.0f} s")
+from tests.support.web_world import free_port, wait_until_up
 
 
 @pytest.mark.timeout(600)
