@@ -36,6 +36,7 @@ from chainlight.cli_common import (
     step_progress,
 )
 from chainlight.cli_graph import graph_app
+from chainlight.cli_risk import risk_app
 from chainlight.cli_rules import alerts_app, rules_app
 from chainlight.cli_search import index as index_command
 from chainlight.settings import Settings
@@ -58,6 +59,7 @@ app.add_typer(alerts_app, name="alerts")
 app.command("index")(index_command)
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(audit_app, name="audit")
+app.add_typer(risk_app, name="risk")
 
 
 @contextmanager
