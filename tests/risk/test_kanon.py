@@ -41,7 +41,7 @@ def recovered(equations: list[tuple[dict[GridKey, int], int]], unknowns: list[Gr
 
 def attack_one_way(table: OneWay) -> set[str]:
     """Cells a reader recovers from a one-way table and its total."""
-    hidden = [(c, None) for c in table.hidden()]
+    hidden: list[GridKey] = [(c, None) for c in table.hidden()]
     if table.total is None:
         return set()
     visible = sum(v for v in table.cells.values() if v is not None)
@@ -51,7 +51,7 @@ def attack_one_way(table: OneWay) -> set[str]:
 
 def attack_two_way(table: TwoWay) -> set[GridKey]:
     """Cells and totals a reader recovers from a two-way table's row and column equations."""
-    value: dict[GridKey, int | None] = {**table.cells, **{(r, None): v for r, v in table.row_totals.items()},
+    value: dict[GridKey, int | None] = {**{(r, c): v for (r, c), v in table.cells.items()}, **{(r, None): v for r, v in table.row_totals.items()},
                                         **{(None, c): v for c, v in table.col_totals.items()},
                                         (None, None): table.total}
     rows: list[str | None] = [*table.rows, None]

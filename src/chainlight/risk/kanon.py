@@ -224,8 +224,7 @@ def protect_grid(
                 small = total not in hidden and bool(inner) and sum(values[key] for key in inner) < k
                 if not (short or small):
                     continue
-                across = "c" if node[0] == "r" else "r"
-                choice = pick(members, across) or pick([total])
+                choice = pick(members, "c" if node[0] == "r" else "r") or pick([total])
                 if choice is not None:
                     hidden.add(choice)
                     changed = True
@@ -233,9 +232,9 @@ def protect_grid(
         if bridge is None:
             return hidden
         near, far = _sides(hidden, bridge)
-        across = [(r, c) for r in rows for c in cols if (r, c) != bridge and (
+        linking = [(r, c) for r in rows for c in cols if (r, c) != bridge and (
             (("r", r) in near and ("c", c) in far) or (("r", r) in far and ("c", c) in near))]
-        choice = pick(across)
+        choice = pick(linking)
         if choice is None:  # every other key is hidden: nothing left to protect with
             return hidden
         hidden.add(choice)
@@ -287,8 +286,8 @@ def _first_bridge(hidden: set[GridKey], nodes: Sequence[Node]) -> GridKey | None
                     bridges.append(via)
     if not bridges:
         return None
-    position = {node: n for n, node in enumerate(nodes)}
-    return min(bridges, key=lambda key: (position[("r", key[0])], position[("c", key[1])]))
+    place = {node: n for n, node in enumerate(nodes)}
+    return min(bridges, key=lambda key: (place[("r", key[0])], place[("c", key[1])]))
 
 
 def _sides(hidden: set[GridKey], bridge: GridKey) -> tuple[set[Node], set[Node]]:
