@@ -51,9 +51,10 @@ def attack_one_way(table: OneWay) -> set[str]:
 
 def attack_two_way(table: TwoWay) -> set[GridKey]:
     """Cells and totals a reader recovers from a two-way table's row and column equations."""
-    value: dict[GridKey, int | None] = {**{(r, c): v for (r, c), v in table.cells.items()}, **{(r, None): v for r, v in table.row_totals.items()},
-                                        **{(None, c): v for c, v in table.col_totals.items()},
-                                        (None, None): table.total}
+    value: dict[GridKey, int | None] = {(r, c): v for (r, c), v in table.cells.items()}
+    value |= {(r, None): v for r, v in table.row_totals.items()}
+    value |= {(None, c): v for c, v in table.col_totals.items()}
+    value[(None, None)] = table.total
     rows: list[str | None] = [*table.rows, None]
     cols: list[str | None] = [*table.cols, None]
     lines = [[(r, c) for c in cols] for r in rows] + [[(r, c) for r in rows] for c in cols]
