@@ -33,6 +33,7 @@ class LoadSummary:
     resolution: str = ""
     graph: str = ""
     alerts: str = ""
+    risk: str = ""
     search: str = ""
 
 
@@ -109,6 +110,7 @@ def load_world(settings: Settings, world_dir: Path, seed: int, console: Console)
     summary.resolution = _resolve(settings, console)
     summary.graph = _graph(settings, console)
     summary.alerts = _rules(settings, console)
+    summary.risk = _risk(settings, console)
     summary.search = _index(settings, console)
     return summary
 
@@ -141,6 +143,19 @@ def _rules(settings: Settings, console: Console) -> str:
         report = pipeline.rules_run(settings, progress=lambda step: status.update(f"running rules: {step}"))
     ran = sum(o.status == "ran" for o in report.outcomes)
     line = f"rules: {report.alerts:,} alerts from {ran} rules ({report.seconds:.0f} s)"
+    console.print(line)
+    return line
+
+
+def _risk(settings: Settings, console: Console) -> str:
+    """Build the risk evidence port scores and registers read (after the rules: alerts count)."""
+    from chainlight.risk import evidence
+    from chainlight.store.evidence import EvidenceStore
+
+    with console.status("building the risk evidence"), EvidenceStore(settings.evidence_path) as store:
+        report = evidence.build(store, home=settings.home)
+    line = (f"risk: {report.ports:,} ports, {report.incidents:,} incidents, {report.assessments:,} assessments, "
+            f"{report.alert_ports:,} alert-port links")
     console.print(line)
     return line
 

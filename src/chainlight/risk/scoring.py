@@ -1,0 +1,580 @@
+"""Port corruption-risk scores: evidence in, a ranked list out, every point explained.
+
+The formula (docs/risk.md; weights in ``config/model.yaml``):
+
+    L = sum_i w_i x_i      likelihood factors, normalised to 0..1, weights rescaled over present factors
+    I = sum_j v_j y_j      impact factors, likewise
+    C = sum_k u_k s_k      control effectiveness: each catalogue control's credit for its latest status
+    inherent = 100 L I,    residual = inherent (1 - m C)
+
+A port's explanation lists one contribution per likelihood factor (``100 w_i x_i I``, they sum to
+the inherent score) and one negative contribution per control (``-inherent m u_k s_k``), so the
+contributions add up to the residual score exactly, as stored (each rounded to 4 decimals and the
+score defined as their sum). Impact and control effectiveness come with their own terms, which
+sum to I and C.
+
+A reader's score uses only evidence it may read: every query filters by the reader's visible
+datasets, and each port lists the datasets its score rests on and their strictest marking.
+Normalisation caps (e.g. the 95th percentile of incident counts) are taken over the same view,
+so the same data and model always give the same scores.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+
+from chainlight.model.markings import Marking, most_restrictive
+from chainlight.risk.catalogue import Catalogue
+from chainlight.risk.evidence import built
+from chainlight.risk.model import Factor, RiskModel
+from chainlight.rules.alerts import Reader
+from chainlight.store.evidence import EvidenceStore
+
+#: A rise in incidents is damped by this floor, so one report after one report is no surge.
+TREND_FLOOR = 10
+
+
+class RiskError(RuntimeError):
+    """Scores cannot be computed (no risk evidence built yet)."""
+
+
+@dataclass(slots=True)
+class Term:
+    """One factor's part in a score: its raw value, normalised value, weight and points."""
+
+    factor: str
+    group: str  # likelihood, impact or controls
+    label: str
+    raw: Any
+    normalised: float | None
+    weight: float  # effective weight, after rescaling over the factors present
+    points: float
+    missing: bool = False
+    note: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"factor": self.factor, "group": self.group, "label": self.label, "raw": self.raw,
+                "normalised": None if self.normalised is None else round(self.normalised, 4),
+                "weight": round(self.weight, 4), "points": self.points, "missing": self.missing, "note": self.note}
+
+
+@dataclass(slots=True)
+class PortScore:
+    port_id: str
+    code: str | None
+    name: str
+    kind: str
+    country: str | None
+    region: str | None
+    harbour_size: str | None
+    latitude: float | None
+    longitude: float | None
+    likelihood: float
+    impact: float
+    control_effectiveness: float
+    inherent: float
+    residual: float
+    likelihood_class: int
+    impact_class: int
+    residual_likelihood_class: int
+    missing: list[str]
+    datasets: list[str]
+    marking: str
+    incidents: int = 0
+    previous_residual: float | None = None
+    rank: int = 0
+    _table: _Table | None = field(default=None, repr=False, compare=False)
+    _row: int = -1
+
+    @property
+    def contributions(self) -> list[Term]:
+        """Likelihood factors' points and controls' (negative) points: they sum to ``residual``."""
+        return self._table.contributions(self._row) if self._table else []
+
+    @property
+    def impact_terms(self) -> list[Term]:
+        """Impact factors' weighted values: they sum to ``impact``."""
+        return self._table.impact_terms(self._row) if self._table else []
+
+    @property
+    def control_terms(self) -> list[Term]:
+        """Each catalogue control's latest status and share: they sum to ``control_effectiveness``."""
+        return self._table.control_terms(self._row) if self._table else []
+
+    @property
+    def has_evidence(self) -> bool:
+        """Whether anything beyond the reference facts informs the score."""
+        return bool(self.datasets)
+
+    @property
+    def trend(self) -> float | None:
+        return None if self.previous_residual is None else round(self.residual - self.previous_residual, 4)
+
+    def as_dict(self, *, explain: bool = True) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "rank": self.rank, "port_id": self.port_id, "code": self.code, "name": self.name, "kind": self.kind,
+            "country": self.country, "region": self.region, "harbour_size": self.harbour_size,
+            "latitude": self.latitude, "longitude": self.longitude,
+            "residual": self.residual, "inherent": self.inherent, "likelihood": round(self.likelihood, 4),
+            "impact": round(self.impact, 4), "control_effectiveness": round(self.control_effectiveness, 4),
+            "likelihood_class": self.likelihood_class, "impact_class": self.impact_class,
+            "residual_likelihood_class": self.residual_likelihood_class, "incidents": self.incidents,
+            "previous_residual": self.previous_residual, "trend": self.trend, "missing": self.missing,
+            "datasets": self.datasets, "marking": self.marking,
+        }
+        if explain:
+            out["contributions"] = [t.as_dict() for t in self.contributions]
+            out["impact_terms"] = [t.as_dict() for t in self.impact_terms]
+            out["control_terms"] = [t.as_dict() for t in self.control_terms]
+        return out
+
+
+@dataclass(slots=True)
+class Scorecard:
+    ports: list[PortScore]
+    as_of: date | None
+    previous_as_of: date | None
+    model: str
+    weights: dict[str, float]
+    caps: dict[str, float]
+    datasets: list[str]
+    marking: str
+    by_id: dict[str, PortScore] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.by_id = {p.port_id: p for p in self.ports}
+
+    def port(self, key: str) -> PortScore | None:
+        """A port by entity id or code (UN/LOCODE or IATA, any case)."""
+        found = self.by_id.get(key)
+        if found is not None:
+            return found
+        wanted = "".join(key.split()).upper()
+        return next((p for p in self.ports if p.code == wanted), None)
+
+    def as_dict(self, *, limit: int | None = None, explain: bool = True) -> dict[str, Any]:
+        ports = self.ports if limit is None else self.ports[:limit]
+        return {"as_of": self.as_of.isoformat() if self.as_of else None,
+                "previous_as_of": self.previous_as_of.isoformat() if self.previous_as_of else None,
+                "model": self.model, "weights": self.weights, "caps": self.caps, "datasets": self.datasets,
+                "marking": self.marking, "ports": [p.as_dict(explain=explain) for p in ports],
+                "total": len(self.ports)}
+
+
+def _months_before(day: date, months: int) -> date:
+    """The first day of the month ``months`` before ``day``'s month, plus one: a window of whole months
+    ending with ``day``'s month is ``(_months_before(day, n), day]`` in month starts."""
+    index = day.year * 12 + day.month - 1 - months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+@dataclass(slots=True)
+class _Raw:
+    """Raw factor values for every port, as arrays in the order of ``ports``."""
+
+    values: dict[str, list[Any]]
+    datasets: list[set[str]]
+
+
+def _as_of(store: EvidenceStore, reader: Reader, model: RiskModel) -> date | None:
+    setting = model.settings.as_of
+    if isinstance(setting, date):
+        return setting
+    rows = store.fetchall(
+        """SELECT max(m) FROM (
+               SELECT max(month) AS m FROM risk_incidents WHERE dataset = ANY($v)
+               UNION ALL SELECT max(date) FROM risk_missed_seizures WHERE list_has_all($v, datasets))""",
+        {"v": reader.datasets},  # type: ignore[arg-type]
+    )
+    latest = rows[0][0]
+    if latest is None:
+        return None
+    # The end of the newest month with evidence.
+    following = _months_before(latest, -1)
+    return following - timedelta(days=1)
+
+
+def _query(store: EvidenceStore, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """Run ``sql`` with the named parameters it uses (DuckDB refuses unused ones)."""
+    return store.con.execute(sql, {k: v for k, v in params.items() if f"${k}" in sql}).fetchall()
+
+
+def _counts(store: EvidenceStore, sql: str, params: dict[str, Any]) -> dict[str, tuple[int, list[str]]]:
+    return {r[0]: (int(r[1]), list(r[2])) for r in _query(store, sql, params)}
+
+
+def _raw_values(
+    store: EvidenceStore, reader: Reader, model: RiskModel, ports: list[tuple[Any, ...]], as_of: date | None,
+    dismissed: set[str],
+) -> _Raw:
+    visible = reader.datasets
+    n = len(ports)
+    index = {p[0]: i for i, p in enumerate(ports)}
+    values: dict[str, list[Any]] = defaultdict(lambda: [None] * n)
+    datasets: list[set[str]] = [set() for _ in range(n)]
+    window_start = _months_before(as_of, model.settings.window_months) if as_of else None
+    trend_start = _months_before(as_of, model.settings.trend_months) if as_of else None
+    prior_start = _months_before(as_of, 2 * model.settings.trend_months) if as_of else None
+    params: dict[str, Any] = {"v": visible, "as_of": as_of, "start": window_start, "trend": trend_start,
+                              "prior": prior_start}
+
+    def put(name: str, found: dict[str, tuple[Any, list[str]]], default: Any) -> None:
+        column = values[name]
+        for i in range(n):
+            column[i] = default
+        for port_id, (value, sets) in found.items():
+            row = index.get(port_id)
+            if row is not None:
+                column[row] = value
+                if value:
+                    datasets[row].update(sets)
+
+    incidents = _query(
+        store,
+        """SELECT port_id,
+                  sum(incidents) FILTER (WHERE $as_of IS NULL OR (month > $start AND month <= $as_of)),
+                  sum(incidents) FILTER (WHERE month > $trend AND month <= $as_of),
+                  sum(incidents) FILTER (WHERE month > $prior AND month <= $trend),
+                  list_sort(list_distinct(list(dataset)))
+           FROM risk_incidents WHERE dataset = ANY($v) AND ($as_of IS NULL OR month IS NULL OR month <= $as_of)
+           GROUP BY port_id""",
+        params,
+    )
+    put("incidents", {r[0]: (int(r[1] or 0), list(r[4])) for r in incidents}, 0)
+    put("incident-trend", {
+        r[0]: (max(0.0, ((r[2] or 0) - (r[3] or 0)) / max((r[2] or 0) + (r[3] or 0), TREND_FLOOR)), list(r[4]))
+        for r in incidents
+    }, 0.0)
+    put("missed-seizures", _counts(store, """
+        SELECT port_id, count(DISTINCT seizure_id), list_sort(list_distinct(flatten(list(datasets))))
+        FROM risk_missed_seizures WHERE list_has_all($v, datasets)
+          AND ($as_of IS NULL OR date IS NULL OR (date > $start AND date <= $as_of))
+        GROUP BY port_id""", params), 0)
+    put("alerts", _counts(store, """
+        SELECT port_id, count(DISTINCT alert_id), list_sort(list_distinct(flatten(list(datasets))))
+        FROM risk_alert_ports WHERE list_has_all($v, datasets) AND NOT list_contains($dismissed, alert_id)
+        GROUP BY port_id""", params | {"dismissed": sorted(dismissed)}), 0)
+    put("trafficking-routes", _counts(store, """
+        SELECT port_id, count(DISTINCT entity_id), list_sort(list_distinct(flatten(list(datasets))))
+        FROM risk_route_exposure WHERE list_has_all($v, datasets) GROUP BY port_id""", params), 0)
+    countries = _country_riskiness(store, visible)
+    column = values["country"]
+    for i, port in enumerate(ports):
+        found = countries.get(port[4]) if port[4] else None
+        column[i] = None if found is None else found[0]
+        if found is not None:
+            datasets[i].update(found[1])
+    for i, port in enumerate(ports):
+        values["free-trade-zone"][i] = bool(port[9])
+        values["port-security"][i] = port[7]
+        values["harbour-size"][i] = "airport" if port[2] == "airport" else port[6]
+        values["first-port-of-entry"][i] = port[8]
+        values["transit-hub"][i] = bool(port[10])
+    return _Raw(dict(values), datasets)
+
+
+def _country_riskiness(store: EvidenceStore, visible: list[str]) -> dict[str, tuple[float, list[str]]]:
+    """Each country's mean riskiness (0..1) over the loaded indices the reader may see, latest year each."""
+    tables = {r[0] for r in store.fetchall("SELECT table_name FROM duckdb_tables()")}
+    if not {"risk_index_specs", "risk_index_values"} <= tables:
+        return {}
+    rows = store.con.execute(
+        """WITH latest AS (
+               SELECT v.dataset, v.index, v.country, arg_max(v.value, v.year) AS value
+               FROM risk_index_values v WHERE v.dataset = ANY($v) GROUP BY ALL
+           )
+           SELECT l.country,
+                  avg(CASE WHEN s.higher_is_riskier THEN (l.value - s.minimum) / (s.maximum - s.minimum)
+                           ELSE (s.maximum - l.value) / (s.maximum - s.minimum) END),
+                  list_sort(list_distinct(list(l.dataset)))
+           FROM latest l JOIN risk_index_specs s ON s.index = l.index AND s.dataset = l.dataset
+           WHERE s.maximum > s.minimum GROUP BY l.country""",
+        {"v": visible},
+    ).fetchall()
+    return {r[0]: (min(max(float(r[1]), 0.0), 1.0), list(r[2])) for r in rows}
+
+
+def _cap(factor: Factor, raw: list[Any]) -> float:
+    cap = factor.normalise.cap
+    if isinstance(cap, int | float):
+        return float(cap)
+    positive = np.array([v for v in raw if v], dtype=float)
+    if positive.size == 0:
+        return 1.0
+    if cap == "max":
+        return float(positive.max())
+    return float(np.percentile(positive, 95 if cap == "p95" else 99))
+
+
+def _normalise(factor: Factor, values: list[Any], cap: float | None) -> np.ndarray:
+    """Raw values as 0..1 (1 = riskiest); NaN where a value is missing."""
+    rule = factor.normalise
+    out = np.full(len(values), np.nan)
+    if rule.method == "map":
+        mapping = rule.values or {}
+        for i, value in enumerate(values):
+            if value is not None and str(value) in mapping:
+                out[i] = mapping[str(value)]
+        return out
+    if rule.method == "boolean":
+        for i, value in enumerate(values):
+            if value is not None:
+                out[i] = 1.0 if value else 0.0
+        return out
+    present = np.array([v is not None for v in values], dtype=bool)
+    numbers = np.array([float(v) if v is not None else 0.0 for v in values], dtype=float)
+    if rule.method == "log-cap":
+        scaled = np.minimum(np.log1p(np.maximum(numbers, 0.0)) / math.log1p(max(cap or 1.0, 1e-9)), 1.0)
+    elif rule.method == "linear":
+        low, high = float(rule.min or 0.0), float(rule.max or 1.0)
+        scaled = np.clip((numbers - low) / (high - low), 0.0, 1.0)
+    else:  # index: already a riskiness in 0..1
+        scaled = np.clip(numbers, 0.0, 1.0)
+    out[present] = scaled[present]
+    return out
+
+
+@dataclass(slots=True)
+class _Group:
+    """One group of factors (likelihood or impact) for every port, as matrices (ports x factors)."""
+
+    group: str
+    names: list[str]
+    labels: list[str]
+    raw: list[list[Any]]  # per factor, per port
+    normalised: np.ndarray  # NaN = missing
+    weights: np.ndarray  # effective weights (0 where missing), rows sum to 1
+    value: np.ndarray  # per port, in 0..1
+    notes: dict[tuple[int, str], str]
+
+    @classmethod
+    def compute(cls, group: str, factors: dict[str, Factor], raw: _Raw, caps: dict[str, float]) -> _Group:
+        names = list(factors)
+        n = len(raw.datasets)
+        columns = []
+        notes: dict[tuple[int, str], str] = {}
+        for name, factor in factors.items():
+            column = _normalise(factor, raw.values.get(name, [None] * n), caps.get(f"{group}.{name}"))
+            if name == "trafficking-routes":
+                # A known transit hub for wildlife trafficking is on the routes by definition.
+                for i, hub in enumerate(raw.values["transit-hub"]):
+                    if hub:
+                        column[i] = 1.0
+                        notes[(i, name)] = "known transit hub"
+            if factor.missing == "zero":
+                column = np.nan_to_num(column, nan=0.0)
+            columns.append(column)
+        normalised = np.column_stack(columns) if columns else np.zeros((n, 0))
+        base = np.array([factors[k].weight for k in names], dtype=float)
+        present = ~np.isnan(normalised)
+        raw_weights = present * base
+        totals = raw_weights.sum(axis=1, keepdims=True)
+        weights = np.divide(raw_weights, totals, out=np.zeros_like(raw_weights), where=totals > 0)
+        value = (weights * np.nan_to_num(normalised, nan=0.0)).sum(axis=1)
+        return cls(group, names, [factors[k].label for k in names],
+                   [raw.values.get(k, [None] * n) for k in names], normalised, weights, value, notes)
+
+    def missing(self, i: int) -> list[str]:
+        return [f"{self.group}.{name}" for j, name in enumerate(self.names) if math.isnan(self.normalised[i, j])]
+
+    def terms(self, i: int, points: np.ndarray) -> list[Term]:
+        out = []
+        for j, name in enumerate(self.names):
+            x = self.normalised[i, j]
+            missing = bool(math.isnan(x))
+            out.append(Term(
+                name, self.group, self.labels[j], _plain(self.raw[j][i]), None if missing else float(x),
+                float(self.weights[i, j]), float(points[i, j]), missing,
+                "no data: its weight is shared among the other factors" if missing else self.notes.get((i, name)),
+            ))
+        return out
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _controls(
+    store: EvidenceStore, reader: Reader, model: RiskModel, catalogue: Catalogue, as_of: date | None,
+) -> dict[str, tuple[dict[str, tuple[str, date | None]], set[str]]]:
+    """Per port: each control's latest visible status (and its date), and the datasets behind them."""
+    rows = store.con.execute(
+        """SELECT port_id, control, status, date, dataset FROM risk_assessments
+           WHERE dataset = ANY($v) AND ($as_of IS NULL OR date IS NULL OR date <= $as_of)
+           ORDER BY port_id, control, date NULLS FIRST, status""",
+        {"v": reader.datasets, "as_of": as_of},
+    ).fetchall()
+    credit = model.settings.controls.status
+    out: dict[str, tuple[dict[str, tuple[str, date | None]], set[str]]] = {}
+    for port_id, control, status, day, dataset in rows:
+        if control not in catalogue.controls:
+            continue
+        statuses, sets = out.setdefault(port_id, ({}, set()))
+        previous = statuses.get(control)
+        # The latest assessment wins; on one day, the lower credit (the more cautious reading).
+        if previous is None or previous[1] is None or (day is not None and day > previous[1]) or (
+            day == previous[1] and credit.get(status, 0.0) < credit.get(previous[0], 0.0)
+        ):
+            statuses[control] = (status, day)
+        sets.add(dataset)
+    return out
+
+
+def score_ports(
+    store: EvidenceStore, reader: Reader, model: RiskModel | None = None, *, dismissed: set[str] | None = None,
+    with_previous: bool = True,
+) -> Scorecard:
+    """Score every port the reader's view knows, ranked by residual risk (highest first)."""
+    if not built(store):
+        raise RiskError("no risk evidence yet: run 'chainlight risk build' (after ingest and 'chainlight rules run')")
+    model = model or RiskModel.load()
+    catalogue = Catalogue.load()
+    ports = store.fetchall(
+        """SELECT port_id, code, kind, name, country, region, harbour_size, port_security, first_port_of_entry,
+                  free_trade_zone, transit_hub, latitude, longitude FROM risk_ports ORDER BY port_id"""
+    )
+    as_of = _as_of(store, reader, model)
+    dismissed = dismissed or set()
+    raw = _raw_values(store, reader, model, ports, as_of, dismissed)
+    caps = {
+        f"{group}.{name}": _cap(factor, raw.values.get(name, []))
+        for group in ("likelihood", "impact")
+        for name, factor in getattr(model.settings, group).items()
+        if factor.normalise.method == "log-cap"
+    }
+    controls = _controls(store, reader, model, catalogue, as_of)
+    table = _Table.compute(reader, model, catalogue, ports, raw, caps, controls)
+    scores = table.port_scores()
+    previous_as_of = None
+    if with_previous and as_of is not None:
+        previous_as_of = _months_before(as_of, model.settings.trend_months - 1) - timedelta(days=1)
+        previous_raw = _raw_values(store, reader, model, ports, previous_as_of, dismissed)
+        previous_controls = _controls(store, reader, model, catalogue, previous_as_of)
+        # The same caps as now, so a change in score is a change in the port's evidence.
+        before = _Table.compute(reader, model, catalogue, ports, previous_raw, caps, previous_controls)
+        for port, residual in zip(scores, before.residual.tolist(), strict=True):
+            port.previous_residual = round(residual, 4)
+    scores.sort(key=lambda p: (-p.residual, -p.inherent, p.port_id))
+    for rank, port in enumerate(scores, start=1):
+        port.rank = rank
+    all_datasets = sorted(set().union(*(p.datasets for p in scores)) if scores else set())
+    return Scorecard(
+        ports=scores, as_of=as_of, previous_as_of=previous_as_of, model=model.source, weights=model.weights(),
+        caps={k: round(v, 4) for k, v in caps.items()}, datasets=all_datasets,
+        marking=reader.marking(all_datasets).value if all_datasets else Marking.CLEAR.value,
+    )
+
+
+Statuses = dict[str, tuple[dict[str, tuple[str, date | None]], set[str]]]
+
+
+@dataclass(slots=True)
+class _Table:
+    """Every port's score as arrays; explanations are built from them only when asked for."""
+
+    ports: list[tuple[Any, ...]]
+    raw: _Raw
+    likelihood: _Group
+    impact: _Group
+    likelihood_points: np.ndarray  # ports x likelihood factors, rounded: they sum to the inherent score
+    control_keys: list[str]
+    control_labels: list[str]
+    control_weights: np.ndarray
+    credits: np.ndarray  # ports x controls
+    control_points: np.ndarray  # ports x controls, rounded, <= 0: with the above they sum to the residual
+    statuses: list[dict[str, tuple[str, date | None]]]
+    control_datasets: list[set[str]]
+    inherent: np.ndarray
+    residual: np.ndarray
+    effectiveness: np.ndarray
+    reader: Reader
+    model: RiskModel
+
+    @classmethod
+    def compute(
+        cls, reader: Reader, model: RiskModel, catalogue: Catalogue, ports: list[tuple[Any, ...]], raw: _Raw,
+        caps: dict[str, float], controls: Statuses,
+    ) -> _Table:
+        settings = model.settings
+        likelihood = _Group.compute("likelihood", settings.likelihood, raw, caps)
+        impact = _Group.compute("impact", settings.impact, raw, caps)
+        keys = list(catalogue.controls)
+        weights = np.array([model.control_weight(k) for k in keys], dtype=float)
+        weights = weights / (weights.sum() or 1.0)
+        credit = settings.controls.status
+        credits = np.zeros((len(ports), len(keys)))
+        statuses: list[dict[str, tuple[str, date | None]]] = []
+        control_datasets: list[set[str]] = []
+        for i, port in enumerate(ports):
+            found, sets = controls.get(port[0], ({}, set()))
+            statuses.append(found)
+            control_datasets.append(sets)
+            for j, key in enumerate(keys):
+                if key in found:
+                    credits[i, j] = credit.get(found[key][0], 0.0)
+        effectiveness = credits @ weights
+        likelihood_points = np.round(
+            100.0 * likelihood.weights * np.nan_to_num(likelihood.normalised, nan=0.0) * impact.value[:, None], 4)
+        inherent_exact = 100.0 * likelihood.value * impact.value
+        control_points = np.round(-inherent_exact[:, None] * settings.mitigation * weights[None, :] * credits, 4)
+        control_points[control_points == 0] = 0.0  # no -0.0 in explanations
+        inherent = np.round(likelihood_points.sum(axis=1), 4)
+        residual = np.round(inherent + control_points.sum(axis=1), 4)
+        return cls(ports, raw, likelihood, impact, likelihood_points, keys,
+                   [catalogue.controls[k].label for k in keys], weights, credits, control_points, statuses,
+                   control_datasets, inherent, residual, effectiveness, reader, model)
+
+    def port_scores(self) -> list[PortScore]:
+        model = self.model
+        reduction = model.settings.mitigation
+        out = []
+        for i, port in enumerate(self.ports):
+            sets = sorted(self.raw.datasets[i] | self.control_datasets[i])
+            likelihood = float(self.likelihood.value[i])
+            impact = float(self.impact.value[i])
+            effectiveness = float(self.effectiveness[i])
+            out.append(PortScore(
+                port_id=port[0], code=port[1], kind=port[2], name=port[3], country=port[4], region=port[5],
+                harbour_size=port[6], latitude=port[11], longitude=port[12], likelihood=likelihood, impact=impact,
+                control_effectiveness=effectiveness, inherent=float(self.inherent[i]),
+                residual=float(self.residual[i]), likelihood_class=model.level(likelihood),
+                impact_class=model.level(impact),
+                residual_likelihood_class=model.level(likelihood * (1 - reduction * effectiveness)),
+                missing=self.likelihood.missing(i) + self.impact.missing(i), datasets=sets,
+                marking=(self.reader.marking(sets) if sets else Marking.CLEAR).value,
+                incidents=int(self.raw.values["incidents"][i] or 0), _table=self, _row=i,
+            ))
+        return out
+
+    def contributions(self, i: int) -> list[Term]:
+        terms = self.likelihood.terms(i, self.likelihood_points)
+        for j, key in enumerate(self.control_keys):
+            if self.control_points[i, j]:
+                status, day = self.statuses[i][key]
+                terms.append(Term(key, "controls", self.control_labels[j], status, float(self.credits[i, j]),
+                                  float(self.control_weights[j]), float(self.control_points[i, j]),
+                                  note=f"assessed {day.isoformat()}" if day else None))
+        return terms
+
+    def impact_terms(self, i: int) -> list[Term]:
+        points = self.impact.weights * np.nan_to_num(self.impact.normalised, nan=0.0)
+        return self.impact.terms(i, points)
+
+    def control_terms(self, i: int) -> list[Term]:
+        out = []
+        for j, key in enumerate(self.control_keys):
+            status, day = self.statuses[i].get(key, ("not assessed", None))
+            out.append(Term(key, "controls", self.control_labels[j], status, float(self.credits[i, j]),
+                            float(self.control_weights[j]), float(self.control_weights[j] * self.credits[i, j]),
+                            note=f"assessed {day.isoformat()}" if day else None))
+        return out
+
+
+def strictest(scores: list[PortScore]) -> str:
+    return most_restrictive(Marking(p.marking) for p in scores).value
