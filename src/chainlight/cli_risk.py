@@ -117,16 +117,7 @@ def risk_ports(
     as_json: JsonOption = False,
 ) -> None:
     """Ports ranked by residual corruption risk, each with the contributions that make up its score."""
-    from chainlight import pipeline
-    from chainlight.risk.model import RiskModel
-    from chainlight.risk.scoring import score_ports
-
-    settings = _settings(home, database_url)
-    model = RiskModel.load(model_path, settings.home).with_weights(parse_weights(weight))
-    ensure_evidence(settings, quiet=as_json)
-    with pipeline.alerts_session(settings, organisation) as (store, operational, reader):
-        dismissed = {k for k, t in operational.triage(reader.organisation).items() if t.state == "dismissed"}
-        card = score_ports(store, reader, model, dismissed=dismissed)
+    card = _scorecard(_settings(home, database_url), organisation, model_path, weight, as_json)
     ports = card.ports
     if region:
         ports = [p for p in ports if p.region and region.casefold() in p.region.casefold()]
@@ -192,6 +183,80 @@ def _print_explanation(p: Any, model: str) -> None:
     if p.missing:
         out.print(f"no data for: {', '.join(p.missing)} (their weight is shared among the other factors)")
     out.print(f"evidence: {', '.join(p.datasets) or 'reference data only'}; model: {escape(model)}")
+
+
+def _scorecard(
+    settings: Settings, organisation: str, model_path: Path | None, weight: list[str] | None, quiet: bool,
+) -> Any:
+    from chainlight import pipeline
+    from chainlight.risk.model import RiskModel
+    from chainlight.risk.scoring import score_ports
+
+    model = RiskModel.load(model_path, settings.home).with_weights(parse_weights(weight))
+    ensure_evidence(settings, quiet=quiet)
+    with pipeline.alerts_session(settings, organisation) as (store, operational, reader):
+        dismissed = {k for k, t in operational.triage(reader.organisation).items() if t.state == "dismissed"}
+        return score_ports(store, reader, model, dismissed=dismissed)
+
+
+@risk_app.command("benchmark")
+def risk_benchmark(
+    port: Annotated[str | None, typer.Argument(help="A port (code or id): its peers and gaps.")] = None,
+    by: Annotated[str, typer.Option(help="Group the overview by region, size or country.")] = "region",
+    limit: Annotated[int, typer.Option(help="Show this many groups (0 = all).")] = 30,
+    model_path: ModelOption = None,
+    weight: WeightOption = None,
+    home: HomeOption = None,
+    database_url: DatabaseOption = None,
+    organisation: ViewerOption = "local",
+    as_json: JsonOption = False,
+) -> None:
+    """The port integrity benchmark: regions (or sizes, countries) compared, or one port against its peers."""
+    from chainlight.risk.benchmark import benchmark_port, summary
+
+    if by not in ("region", "size", "country"):
+        raise typer.BadParameter(f"--by {by!r}: expected region, size or country")
+    card = _scorecard(_settings(home, database_url), organisation, model_path, weight, as_json)
+    if port is None:
+        groups = summary(card, by)
+        shown = groups if limit <= 0 else groups[:limit]
+        if as_json:
+            out.print_json(json.dumps({"by": by, "as_of": card.as_of, "marking": card.marking,
+                                       "groups": [g.as_dict() for g in shown], "total": len(groups)}, default=str))
+            return
+        table = Table(by, "ports", "with evidence", "median residual", "max residual", "riskiest", "mean trend",
+                      "controls in place", title=f"port integrity benchmark by {by} (as of {card.as_of})")
+        for g in shown:
+            table.add_row(escape(g.key.upper() if by == "country" else g.key), f"{g.ports:,}", f"{g.with_evidence:,}",
+                          _number(g.median_residual), _number(g.max_residual), escape(g.worst or ""),
+                          _trend(g.mean_trend),
+                          "" if g.controls_in_place_share is None else f"{g.controls_in_place_share:.0%}")
+        out.print(table)
+        out.print(f"TLP:{card.marking}; {len(groups):,} groups; one port against its peers: "
+                  "chainlight risk benchmark CODE")
+        return
+    found = card.port(port)
+    if found is None:
+        raise typer.BadParameter(f"no port {port!r} in the risk evidence (a UN/LOCODE, IATA code or port id)")
+    result = benchmark_port(card, found)
+    if as_json:
+        out.print_json(json.dumps(result.as_dict(), default=str))
+        return
+    out.print(f"[bold]{escape(found.name)}[/] ({escape(found.code or found.port_id)}): residual {found.residual:.1f}, "
+              f"rank {found.rank:,} of {len(card.ports):,}, trend {_trend(found.trend) or 'n/a'}, "
+              f"{result.controls_in_place} of {result.controls_total} controls in place   TLP:{found.marking}")
+    peers = Table("peer group", "ports", "with evidence", "rank", "median residual", "riskiest", "mean trend",
+                  title="peers")
+    for peer in result.peers:
+        peers.add_row(f"{peer.kind}: {escape(peer.key)}", f"{peer.ports:,}", f"{peer.with_evidence:,}",
+                      "" if peer.rank is None else str(peer.rank), _number(peer.median_residual),
+                      escape(peer.worst or ""), _trend(peer.mean_trend))
+    out.print(peers)
+    gaps = Table("control", "framework", "status", "regional peers in place", title="gaps against good practice")
+    for gap in result.gaps:
+        share = "" if gap.peer_share is None else f"{gap.peers_in_place}/{gap.peers_assessed} ({gap.peer_share:.0%})"
+        gaps.add_row(escape(gap.label), gap.framework, gap.status, share)
+    out.print(gaps)
 
 
 for part in (cli_risk_register, cli_risk_countries, cli_risk_incidents):

@@ -263,7 +263,7 @@ def _raw_values(
     put("trafficking-routes", _counts(store, """
         SELECT port_id, count(DISTINCT entity_id), list_sort(list_distinct(flatten(list(datasets))))
         FROM risk_route_exposure WHERE list_has_all($v, datasets) GROUP BY port_id""", params), 0)
-    countries = _country_riskiness(store, visible)
+    countries = _country_riskiness(store, reader)
     column = values["country"]
     for i, port in enumerate(ports):
         found = countries.get(port[4]) if port[4] else None
@@ -279,25 +279,13 @@ def _raw_values(
     return _Raw(dict(values), datasets)
 
 
-def _country_riskiness(store: EvidenceStore, visible: list[str]) -> dict[str, tuple[float, list[str]]]:
-    """Each country's mean riskiness (0..1) over the loaded indices the reader may see, latest year each."""
-    tables = {r[0] for r in store.fetchall("SELECT table_name FROM duckdb_tables()")}
-    if not {"risk_index_specs", "risk_index_values"} <= tables:
+def _country_riskiness(store: EvidenceStore, reader: Reader) -> dict[str, tuple[float, list[str]]]:
+    """Each country's mean riskiness (0..1) over the loaded indices the reader may see (latest year each)."""
+    from chainlight.risk import indices
+
+    if not indices.has_tables(store):
         return {}
-    rows = store.con.execute(
-        """WITH latest AS (
-               SELECT v.dataset, v.index, v.country, arg_max(v.value, v.year) AS value
-               FROM risk_index_values v WHERE v.dataset = ANY($v) GROUP BY ALL
-           )
-           SELECT l.country,
-                  avg(CASE WHEN s.higher_is_riskier THEN (l.value - s.minimum) / (s.maximum - s.minimum)
-                           ELSE (s.maximum - l.value) / (s.maximum - s.minimum) END),
-                  list_sort(list_distinct(list(l.dataset)))
-           FROM latest l JOIN risk_index_specs s ON s.index = l.index AND s.dataset = l.dataset
-           WHERE s.maximum > s.minimum GROUP BY l.country""",
-        {"v": visible},
-    ).fetchall()
-    return {r[0]: (min(max(float(r[1]), 0.0), 1.0), list(r[2])) for r in rows}
+    return {country: (risk.value, risk.datasets) for country, risk in indices.risk_values(store, reader).items()}
 
 
 def _cap(factor: Factor, raw: list[Any]) -> float:
