@@ -74,16 +74,17 @@ class OneWay:
         return {key for key, value in self.cells.items() if value is None}
 
 
-def one_way(counts: Mapping[str, int], k: int, *, hide_total: bool = False) -> OneWay:
+def one_way(counts: Mapping[str, int], k: int, *, hide_total: bool = False, forced: Iterable[str] = ()) -> OneWay:
     """Protect a breakdown of one dimension shown with its total.
 
     ``hide_total`` hides the total although it counts ``k`` or more (another table hid it): then
-    at least one cell is hidden too, or the visible cells would add up to it.
+    at least one cell is hidden too, or the visible cells would add up to it. ``forced`` cells
+    are hidden whatever they count.
     """
     check_k(k)
     order = {key: n for n, key in enumerate(counts)}
     total = sum(counts.values())
-    hidden = primary(counts, k)
+    hidden = primary(counts, k) | {key for key in forced if key in counts}
     total_hidden = hide_total or 0 < total < k
     nothing: frozenset[str] = frozenset()
     while True:
