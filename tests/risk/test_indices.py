@@ -141,3 +141,16 @@ def test_a_red_index_of_another_organisation_is_neither_listed_nor_used(settings
 def test_an_empty_store_has_no_indices(store: EvidenceStore) -> None:
     reader = Reader("ngo", {})
     assert indices.risk_values(store, reader) == {} and indices.list_indices(store, reader) == []
+
+
+@pytest.mark.parametrize(("raw", "code"), [
+    ("DE", "de"), ("deu", "de"), ("Germany", "de"), ("Côte d'Ivoire", "ci"), ("Congo, Dem. Rep.", "cd"),
+    ("Korea, Dem. People\u2019s Rep.", "kp"), ("  Lao   PDR ", "la"), ("Kosovo", "xk"), ("Atlantis", None), ("", None),
+])
+def test_countries_by_code_or_name(raw: str, code: str | None) -> None:
+    assert indices.clean_country(raw) == code
+
+
+def test_a_fixed_year_must_be_a_year() -> None:
+    with pytest.raises(IndexLoadError, match="--year 24: expected a year"):
+        Columns(fixed_year=24)

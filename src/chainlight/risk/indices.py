@@ -176,6 +176,10 @@ class Columns:
     year: str = "year"
     fixed_year: int | None = None
 
+    def __post_init__(self) -> None:
+        if self.fixed_year is not None and not 1900 <= self.fixed_year <= 2200:
+            raise IndexLoadError(f"--year {self.fixed_year}: expected a year between 1900 and 2200")
+
 
 def ensure_tables(store: EvidenceStore) -> None:
     for ddl in TABLES:
@@ -187,12 +191,20 @@ def has_tables(store: EvidenceStore) -> bool:
     return {"risk_index_specs", "risk_index_values"} <= names
 
 
+#: World Bank-style names that index publishers use and FtM's country type does not know.
+_ALIASES = {
+    "congo, dem. rep.": "cd", "congo, rep.": "cg", "republic of congo": "cg", "lao pdr": "la",
+    "korea, dem. people's rep.": "kp", "korea, rep.": "kr", "egypt, arab rep.": "eg", "iran, islamic rep.": "ir",
+    "yemen, rep.": "ye", "micronesia, fed. sts.": "fm", "venezuela, rb": "ve",
+}
+
+
 def clean_country(raw: str) -> str | None:
     """ISO 3166-1 alpha-2, alpha-3 or an English name -> FtM's country code (lower-case alpha-2)."""
-    text = raw.strip()
+    text = " ".join(raw.replace("\u2019", "'").split())
     if not text:
         return None
-    code: str | None = registry.country.clean(text)
+    code: str | None = _ALIASES.get(text.casefold()) or registry.country.clean(text)
     return code
 
 
