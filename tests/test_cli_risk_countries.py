@@ -55,6 +55,10 @@ def test_load_and_list_respect_need_to_know(tmp_path: Path) -> None:
     code, output = _invoke(home, "risk", "indices", "list", "--json", "--organisation", "fiu")
     assert [(x["index"], x["dataset"], x["marking"]) for x in json.loads(output)] == [
         ("cpi", "ti-cpi", "CLEAR"), ("watch", "watch", "RED")]
+    code, output = _invoke(home, "risk", "indices", "remove", "watch")
+    assert code == 0 and "index watch removed (3 values)" in output
+    code, output = _invoke(home, "risk", "indices", "list", "--json", "--organisation", "fiu")
+    assert [x["index"] for x in json.loads(output)] == ["cpi"]
 
 
 def test_a_file_without_valid_rows_exits_non_zero(tmp_path: Path) -> None:

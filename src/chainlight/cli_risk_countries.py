@@ -109,6 +109,20 @@ def indices_list(
         out.print("no index loaded: load one with 'chainlight risk indices load FILE --index NAME ...'")
 
 
+@indices_app.command("remove")
+def indices_remove(
+    index: Annotated[str, typer.Argument(metavar="NAME", help="The index name given at load.")],
+    dataset: Annotated[str | None, typer.Option("--dataset", "-d", help="Its dataset, when several hold it.")] = None,
+    home: HomeOption = None,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Delete a loaded index's values and declaration (e.g. when its licence ends)."""
+    from chainlight.risk.indices import remove_index
+
+    removed = remove_index(_settings(home, database_url), index, dataset)
+    out.print(f"index {index} removed ({removed:,} values)")
+
+
 def countries(
     criteria_path: Annotated[
         Path | None,

@@ -154,3 +154,15 @@ def test_countries_by_code_or_name(raw: str, code: str | None) -> None:
 def test_a_fixed_year_must_be_a_year() -> None:
     with pytest.raises(IndexLoadError, match="--year 24: expected a year"):
         Columns(fixed_year=24)
+
+
+def test_remove_an_index(settings: Settings) -> None:
+    _load_cpi(settings)
+    with pytest.raises(IndexLoadError, match="no index 'cpi' loaded in dataset 'other'"):
+        indices.remove_index(settings, "cpi", "other")
+    assert indices.remove_index(settings, "cpi") == 6
+    with EvidenceStore(settings.evidence_path, read_only=True) as store:
+        assert indices.list_indices(store, _reader(settings, "ti")) == []
+        assert store.scalar("SELECT count(*) FROM risk_index_values") == 0
+    with pytest.raises(IndexLoadError, match="no index 'cpi' loaded"):
+        indices.remove_index(settings, "cpi")

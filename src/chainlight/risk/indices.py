@@ -370,6 +370,28 @@ def load_index(
                           force=True)
 
 
+def remove_index(settings: Settings, index: str, dataset: str | None = None) -> int:
+    """Delete an index's spec and values (a licence ended, a copy was wrong), in one transaction;
+    returns the number of values removed. ``dataset`` picks one when several datasets hold the name."""
+    if not settings.evidence_path.exists():
+        raise IndexLoadError(f"no index {index!r} loaded")
+    with EvidenceStore(settings.evidence_path) as store:
+        ensure_tables(store)
+        found = [d for (d,) in store.fetchall("SELECT dataset FROM risk_index_specs WHERE index = ? ORDER BY 1",
+                                              [index])]
+        if dataset is not None:
+            found = [d for d in found if d == dataset]
+        if not found:
+            raise IndexLoadError(f"no index {index!r} loaded" + (f" in dataset {dataset!r}" if dataset else ""))
+        if len(found) > 1:
+            raise IndexLoadError(f"index {index!r} is in datasets {', '.join(found)}: name one with --dataset")
+        with store.transaction():
+            removed = store.fetchall("DELETE FROM risk_index_values WHERE dataset = ? AND index = ?",
+                                     [found[0], index])
+            store.con.execute("DELETE FROM risk_index_specs WHERE dataset = ? AND index = ?", [found[0], index])
+    return int(removed[0][0]) if removed else 0
+
+
 def _columns_dict(columns: Columns) -> dict[str, Any]:
     return {"country": columns.country, "value": columns.value, "year": columns.year, "fixed_year": columns.fixed_year}
 

@@ -30,7 +30,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from chainlight.model.markings import Marking
-from chainlight.risk.indices import INDEX_NAME, CountryRisk, ReaderView, risk_values, specs
+from chainlight.risk.indices import INDEX_NAME, CountryRisk, IndexValue, ReaderView, risk_values, specs
 from chainlight.store.evidence import EvidenceStore
 
 NOT_ASSESSED = "not-assessed"
@@ -433,7 +433,7 @@ class CountryTier:
     met: tuple[Met, ...]
     undecided: tuple[str, ...]
     gaps: tuple[str, ...]
-    indices: tuple[Any, ...]
+    indices: tuple[IndexValue, ...]
     evidence: CountryEvidence | None
     datasets: tuple[str, ...]
     marking: Marking
