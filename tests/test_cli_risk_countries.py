@@ -103,5 +103,6 @@ def test_errors_are_one_line(tmp_path: Path) -> None:
                          "0", "--max", "100", "--direction", "higher-is-better", "--licence", "x"), "no such file")
     broken = tmp_path / "broken.yaml"
     broken.write_text("scheme: s\ntiers: {a: {label: A}}\nrules: [{id: r1, tier: a, because: b, when: 'x.y > 1'}]\n")
+    _one_line_error(_cli(home, "risk", "countries", "--country", "Atlantis"), "unknown country 'Atlantis'")
     _one_line_error(_cli(home, "risk", "countries", "--criteria", str(broken)),
                     f"error: {broken}: rule 'r1': when: unknown field 'x.y'")

@@ -160,9 +160,10 @@ def countries(
         dismissed = {k for k, t in operational.triage(reader.organisation).items() if t.state == "dismissed"}
         ports = score_ports(store, reader, model, dismissed=dismissed, with_previous=False).ports \
             if evidence.built(store) else None
-        facts = tiers.country_evidence(store, reader, ports=ports, dismissed=dismissed)
-        report = tiers.country_tiers(store, reader, criteria, evidence=facts)
+        report = tiers.country_tiers(store, reader, criteria, ports=ports, dismissed=dismissed)
     shown = [t for t in report.countries if wanted is None or t.country == wanted]
+    if wanted is not None and not shown:
+        raise typer.BadParameter(f"no index value or evidence you may see for {wanted.upper()}", param_hint="--country")
     if as_json:
         data = report.as_dict()
         data["countries"] = [t.as_dict() for t in shown]

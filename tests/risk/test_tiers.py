@@ -108,7 +108,7 @@ def test_port_scores_fill_the_residual_fields(world: Settings) -> None:
     with EvidenceStore(world.evidence_path, read_only=True) as store:
         reader = _reader(world, "ngo")
         evidence = tiers.country_evidence(store, reader, ports=ports)
-        report = tiers.country_tiers(store, reader, evidence=evidence)
+        report = tiers.country_tiers(store, reader, ports=ports)
     assert (evidence["vn"].scored_ports, evidence["vn"].mean_residual, evidence["vn"].max_residual) == (2, 42.0, 64.0)
     vietnam = next(t for t in report.countries if t.country == "vn")
     assert (vietnam.tier, vietnam.rule, vietnam.undecided) == ("tier-2-watch", "riskiest-port", ())

@@ -516,15 +516,19 @@ def country_tiers(
     reader: ReaderView,
     criteria: Criteria | None = None,
     *,
+    ports: Iterable[ScoredPort] | None = None,
+    dismissed: Iterable[str] = (),
     evidence: Mapping[str, CountryEvidence] | None = None,
 ) -> TierReport:
     """Tier every country with a visible index value or platform evidence about its ports
     (countries known only as the home of a reference port are left out: nothing speaks about
-    them). ``evidence`` defaults to :func:`country_evidence` without port scores. Sorted by
-    tier (worst first), then country code."""
+    them). ``evidence`` defaults to :func:`country_evidence` with ``ports`` (the reader's port
+    scores, for the residual fields) and ``dismissed`` alerts. Sorted by tier (worst first),
+    then country code."""
     criteria = criteria or Criteria.load()
     risk = risk_values(store, reader)
-    evidence = country_evidence(store, reader) if evidence is None else evidence
+    if evidence is None:
+        evidence = country_evidence(store, reader, ports=ports, dismissed=dismissed)
     known = {s.index for s in specs(store, reader)}
     spoken_of = {c for c, e in evidence.items() if e.datasets}
     tiers = [
