@@ -482,7 +482,7 @@ def assign(
     if criteria.assess_when is not None:
         gate = evaluate(criteria.assess_when, facts)
         if gate.value is not True:
-            because = f"insufficient data: the criteria assess a country when {criteria.assess_when}"
+            because = f"insufficient data: assessed only when {criteria.assess_when}"
             return result(NOT_ASSESSED, None, because, (), [], set(gate.missing))
     undecided: list[str] = []
     missing: set[str] = set()
