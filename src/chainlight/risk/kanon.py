@@ -189,7 +189,22 @@ def protect_grid(
     count ``k`` or more, and no hidden edge is a bridge.
     """
     order = {key: n for n, key in enumerate(values)}
-    hidden = primary(values, k) | {key for key in forced if key in values}
+    hidden: set[GridKey] = set()
+    every: list[Node] = [*(("r", r) for r in rows), *(("c", c) for c in cols)]
+    count: dict[Node, int] = dict.fromkeys(every, 0)  # hidden keys on the line, its total included
+    inner: dict[Node, int] = dict.fromkeys(every, 0)  # reports in the line's hidden cells, total excluded
+    todo: dict[Node, None] = {}  # lines to check, in the order they changed
+
+    def hide(key: GridKey) -> None:
+        hidden.add(key)
+        for node, is_total in ((("r", key[0]), key[1] is None), (("c", key[1]), key[0] is None)):
+            count[node] += 1
+            if not is_total:
+                inner[node] += values[key]
+            todo[node] = None
+
+    for key in sorted(primary(values, k) | {key for key in forced if key in values}, key=order.__getitem__):
+        hide(key)
 
     def line(node: Node) -> list[GridKey]:
         kind, name = node
@@ -198,47 +213,44 @@ def protect_grid(
     def total_of(node: Node) -> GridKey:
         return (node[1], None) if node[0] == "r" else (None, node[1])
 
-    def lonely(key: GridKey, across: str) -> bool:
-        """Whether hiding ``key`` would leave it alone in its other line (more to hide there)."""
-        other: Node = ("c", key[1]) if across == "c" else ("r", key[0])
-        return not any(k in hidden for k in line(other))
-
     def pick(candidates: Iterable[GridKey], across: str | None = None) -> GridKey | None:
+        """The best visible complement; ``across`` prefers keys whose other line already hides one."""
         visible = [key for key in candidates if key not in hidden]
         if not visible:
             return None
-        return min(visible, key=lambda key: (key in frozen, across is not None and lonely(key, across),
-                                             *_rank(key, values, order, frozen)[1:]))
+
+        def lonely(key: GridKey) -> bool:
+            return across is not None and count[("c", key[1]) if across == "c" else ("r", key[0])] == 0
+
+        return min(visible, key=lambda key: (key in frozen, lonely(key), *_rank(key, values, order, frozen)[1:]))
 
     nodes: list[Node] = [("r", r) for r in rows] + [("c", c) for c in cols]
     while True:
-        changed = True
-        while changed:
-            changed = False
-            for node in nodes:
-                keys = line(node)
-                total = total_of(node)
-                members = [key for key in keys if key != total]
-                secret = [key for key in keys if key in hidden]
-                inner = [key for key in members if key in hidden]
-                short = bool(secret) and len(secret) < 2
-                small = total not in hidden and bool(inner) and sum(values[key] for key in inner) < k
-                if not (short or small):
-                    continue
-                choice = pick(members, "c" if node[0] == "r" else "r") or pick([total])
-                if choice is not None:
-                    hidden.add(choice)
-                    changed = True
+        while todo:
+            node = next(iter(todo))
+            del todo[node]
+            total = total_of(node)
+            short = count[node] == 1
+            small = total not in hidden and count[node] > 0 and inner[node] < k
+            if not (short or small):
+                continue
+            members = [key for key in line(node) if key != total]
+            choice = pick(members, "c" if node[0] == "r" else "r") or pick([total])
+            if choice is not None:
+                hide(choice)
+                todo[node] = None
         bridge = _first_bridge(hidden, nodes)
         if bridge is None:
             return hidden
         near, far = _sides(hidden, bridge)
-        linking = [(r, c) for r in rows for c in cols if (r, c) != bridge and (
+        side_rows = [r for kind, r in (*near, *far) if kind == "r"]
+        side_cols = [c for kind, c in (*near, *far) if kind == "c"]
+        linking = [(r, c) for r in side_rows for c in side_cols if (r, c) != bridge and (
             (("r", r) in near and ("c", c) in far) or (("r", r) in far and ("c", c) in near))]
         choice = pick(linking)
         if choice is None:  # every other key is hidden: nothing left to protect with
             return hidden
-        hidden.add(choice)
+        hide(choice)
 
 
 def _edges(hidden: set[GridKey]) -> dict[Node, list[tuple[Node, GridKey]]]:
