@@ -30,6 +30,8 @@ from chainlight.web import (
     network,
     resolution,
     review_pages,
+    risk_pages,
+    risk_register_pages,
     routemap,
     search,
     upload,
@@ -60,6 +62,13 @@ from chainlight.web.payloads import (
     ReviewPage,
     ReviewQueue,
     Versions,
+)
+from chainlight.web.risk_payloads import (
+    RiskBenchmark,
+    RiskCountries,
+    RiskHeatmap,
+    RiskPortProfile,
+    RiskRegisterPage,
 )
 from chainlight.web.search_payloads import EntityProfile, SearchResults
 from chainlight.web.upload_payloads import UploadForm, UploadJob
@@ -168,6 +177,53 @@ ROUTES: tuple[Route, ...] = (
         errors=(422, 428, 503),
     ),
     Route("/map", routemap.map_page, "map", "The trade and seizure route map"),
+    # --- risk pages (helper E; risk_pages, risk_register_pages): the port integrity benchmark, the heat map,
+    # port profiles, registers with their exports and forms, country tiers. Pages and their JSON twins.
+    Route(
+        "/risk.json", risk_pages.benchmark_json, "risk_json",
+        "Ports ranked by residual corruption risk (filters, paging, w.KEY=NUMBER weight changes), with the map's "
+        "ports", RiskBenchmark, errors=(409, 422, 428, 503),
+    ),
+    Route("/risk", risk_pages.benchmark_page, "risk", "The port integrity benchmark"),
+    Route(
+        "/risk/heatmap.json", risk_pages.heatmap_json, "risk_heatmap_json",
+        "Ports per likelihood class x impact class (inherent or residual)", RiskHeatmap, errors=(409, 422, 428, 503),
+    ),
+    Route("/risk/heatmap", risk_pages.heatmap_page, "risk_heatmap", "The likelihood x impact heat map of ports"),
+    Route(
+        "/risk/countries.json", risk_pages.countries_json, "risk_countries_json",
+        "Country accountability tiers, each with the rule and values behind it", RiskCountries,
+        errors=(409, 422, 428, 503),
+    ),
+    Route("/risk/countries", risk_pages.countries_page, "risk_countries", "Country accountability tiers"),
+    Route(
+        "/risk/ports/{code}.json", risk_pages.port_json, "risk_port_json",
+        "One port's score with its full explanation, facts, peers, gaps, evidence tied to it and registers",
+        RiskPortProfile, errors=(404, 409, 422, 428, 503),
+    ),
+    Route("/risk/ports/{code}", risk_pages.port_page, "risk_port", "A port's risk profile"),
+    Route(
+        "/risk/ports/{code}/register.json", risk_register_pages.register_json, "risk_register_json",
+        "A port's risk register (the viewer's own, a draft seeded from evidence, or ?owner='s), with heat maps",
+        RiskRegisterPage, errors=(404, 409, 422, 428, 503),
+    ),
+    # Downloads for people, like the pages (not in the API schema; errors answer as pages).
+    Route("/risk/ports/{code}/register.csv", risk_register_pages.register_csv, "risk_register_csv",
+          "A port's risk register as CSV"),
+    Route("/risk/ports/{code}/register.pdf", risk_register_pages.register_pdf, "risk_register_pdf",
+          "A port's risk register as a PDF report"),
+    Route("/risk/ports/{code}/register", risk_register_pages.register_page, "risk_register", "A port's risk register"),
+    Route("/risk/ports/{code}/register/save", risk_register_pages.save_form, "risk_register_save",
+          "Keep the draft register", methods=("POST",)),
+    Route("/risk/ports/{code}/register/rows", risk_register_pages.row_form, "risk_register_row",
+          "Add or change a register row", methods=("POST",)),
+    Route("/risk/ports/{code}/register/controls", risk_register_pages.control_form, "risk_register_control",
+          "Record a control's status on a row", methods=("POST",)),
+    Route("/risk/ports/{code}/register/actions", risk_register_pages.action_form, "risk_register_action",
+          "Plan an action on a row", methods=("POST",)),
+    Route("/risk/ports/{code}/register/reviews", risk_register_pages.review_form, "risk_register_review",
+          "Record a review of one row or all", methods=("POST",)),
+    # --- end of risk pages
     Route("/vendor/{name}", vendor.vendor_file, "vendor", "A front-end library file from node_modules"),
     Route("/-/health", views.health, "health", "Whether the app answers", Health),
     Route("/-/versions", views.versions, "versions", "Versions of Chainlight and its engines", Versions),
