@@ -6,8 +6,10 @@ few of its own (GREEN ``ke-incidents``), fiu keeps a RED dataset nobody else see
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -227,3 +229,82 @@ def test_the_red_dataset_counts_for_its_owner_only(incidents: EvidenceStore) -> 
     fiu = views(incidents, "fiu").breakdown("stage", "KEMBA")
     assert "fiu-red" in fiu.datasets and fiu.marking == "RED"
     assert {line.key: line.count for line in fiu.lines}["release"].own == 30
+
+
+# -- the command, over incidents and assessments ingested from MACN-style CSV files -------------
+
+MACN_HEADER = ("incident_id,port,country,date,process_stage,demanding_actor,item_demanded,amount,currency,"
+               "consequence_of_refusal,outcome\n")
+MACN_ROWS = (
+    "MACN-0000001,KEMBA,KE,2026-03-14,berthing,port authority,cigarettes,,,delay,\"refused, delayed\"\n"
+    "MACN-0000002,KEMBA,KE,2026-03-20,berthing,Harbour Master,cash,50,USD,delay,paid\n"
+    "MACN-0000003,KEMBA,KE,2026-04-02,cargo clearance,customs,cash,200,USD,fine,paid\n"
+    "MACN-0000004,KEMBA,KE,2026-04-09,cargo clearance,customs officer,alcohol,,,delay,paid\n"
+    "MACN-0000005,KEMBA,KE,2026-05-11,cargo clearance,Customs,cash,120,USD,delay,paid\n"
+    "MACN-0000006,KEMBA,KE,2026-05-12,cargo clearance,customs,cash,80,USD,delay,paid\n"
+    "MACN-0000007,KEMBA,KE,2026-06-01,cargo clearance,customs,cigarettes,,,delay,paid\n"
+    "MACN-0000008,KEMBA,KE,2026-06-03,crew immigration,immigration,cash,40,USD,threat to crew,paid\n"
+    "MACN-0000009,ZZZZZ,KE,2026-06-04,berthing,pilot,cash,10,USD,delay,paid\n"
+    "MACN-0000010,KEMBA,KE,2026-13-45,berthing,pilot,cash,10,USD,delay,paid\n"
+)
+ASSESSMENTS_CSV = (
+    "assessment_id,subject_port,subject_name,subject_country,control,framework,status,evidence,assessor,date,score\n"
+    "PIA-000001,KEMBA,Mombasa,KE,automation,Revised Arusha Declaration,partial,desk review,Assessors,2025-02-15,2\n"
+    "PIA-000002,KEMBA,Mombasa,KE,staff rotation,Revised Arusha Declaration,absent,site visit,Assessors,2025-02-15,0\n"
+    "PIA-000003,QQQQQ,Nowhere,KE,automation,Revised Arusha Declaration,in-place,site visit,Assessors,2025-02-15,3\n"
+)
+
+
+def run(home: Path, *args: str) -> Any:
+    from typer.testing import CliRunner
+
+    from chainlight.cli import app
+
+    result = CliRunner().invoke(app, [*args, "--home", str(home), "--database-url", f"sqlite:///{home / 'op.db'}"])
+    return result
+
+
+def test_macn_csv_through_ingest_and_the_incidents_command(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    incidents_csv = tmp_path / "incidents.csv"
+    incidents_csv.write_text(MACN_HEADER + MACN_ROWS, encoding="utf-8")
+    assessments_csv = tmp_path / "assessments.csv"
+    assessments_csv.write_text(ASSESSMENTS_CSV, encoding="utf-8")
+    ingested = run(home, "ingest", "csv", str(incidents_csv), "--mapping", "incidents", "-d", "macn", "-m", "green",
+                   "--owner", "macn-org")
+    assert ingested.exit_code == 0, ingested.output
+    # the unknown port code and the impossible date are quarantined as cells, named by line
+    assert "ZZZZZ" in ingested.output and "2026-13-45" in ingested.output
+    assessed = run(home, "ingest", "csv", str(assessments_csv), "--mapping", "assessments", "-d", "audit",
+                   "-m", "green", "--owner", "assessors")
+    assert assessed.exit_code == 0, assessed.output
+    assert "QQQQQ" in assessed.output
+
+    own = run(home, "risk", "incidents", "KEMBA", "--organisation", "macn-org", "--json")
+    assert own.exit_code == 0, own.output
+    data = json.loads(own.stdout)
+    counts = {line["key"]: line["count"] for line in data["lines"]}
+    # spellings are catalogue keys: berthing -> vessel-clearance, cargo clearance -> document-check
+    assert counts == {"vessel-clearance": 3, "crew-immigration": 1, "document-check": 5}
+    assert data["total"]["count"] == 9 and data["suppressed"] is False and data["marking"] == "GREEN"
+
+    other = run(home, "risk", "incidents", "KEMBA", "--organisation", "customs-ke", "--json")
+    assert other.exit_code == 0, other.output
+    shared = json.loads(other.stdout)
+    hidden = {line["key"] for line in shared["lines"] if line["suppressed"]}
+    assert {"vessel-clearance", "crew-immigration"} <= hidden
+    # the report at an unknown port (ZZZZZ) is 1: with the grand total of 10 shown, KEMBA's 9 goes too
+    assert shared["total"]["count"] is None
+    ports = json.loads(run(home, "risk", "incidents", "--by", "port", "--organisation", "customs-ke",
+                           "--json").stdout)
+    assert ports["lines"] == [] and ports["hidden_ports"] == 2 and ports["total"]["count"] == 10
+
+    table = run(home, "risk", "incidents", "KEMBA", "--organisation", "customs-ke", "--by", "actor")
+    assert table.exit_code == 0, table.output
+    assert "[c]" in table.stdout and "k=5" in table.stdout and "Customs" in table.stdout
+    cross = run(home, "risk", "incidents", "--organisation", "macn-org", "--by", "stage-actor")
+    assert cross.exit_code == 0 and "Port authority" in cross.stdout
+    bad = run(home, "risk", "incidents", "--by", "ship")
+    assert bad.exit_code != 0 and "unknown breakdown 'ship'" in bad.output and "Traceback" not in bad.output
+    nowhere = run(home, "risk", "incidents", "XXXXX", "--organisation", "macn-org")
+    assert nowhere.exit_code != 0 and "no incident reports at XXXXX" in nowhere.output
