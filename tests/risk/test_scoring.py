@@ -81,8 +81,9 @@ def test_evidence_drives_the_ranking(world: Settings) -> None:
     terms = {t.factor: t for t in kemba.contributions}
     assert terms["incidents"].raw == 15
     assert terms["missed-seizures"].raw == 1  # the timber seized at Hai Phong left from Mombasa
-    # 12 reports in the last 12 months against 3 before: (12 - 3) / max(15, 10)
-    assert terms["incident-trend"].raw == pytest.approx(0.6)
+    # 12 reports in the last 12 months against 3 before, which are under k and count as 2.5:
+    # (12 - 2.5) / max(14.5, 10)
+    assert terms["incident-trend"].raw == pytest.approx(9.5 / 14.5)
     assert kemba.previous_residual is not None and kemba.trend == pytest.approx(
         kemba.residual - kemba.previous_residual)
     # Scanners in place and rotation partly (the 2024 assessment beats the 2021 one) cut the score.
@@ -104,12 +105,34 @@ def test_a_red_dataset_moves_nothing_for_a_reader_who_may_not_see_it(world: Sett
     assert all("fiu-incidents" not in p.datasets for p in local.ports)
     local_tz, fiu_tz = local.port("TZDAR"), fiu.port("TZDAR")
     assert local_tz is not None and fiu_tz is not None
-    assert local_tz.incidents == 4 and fiu_tz.incidents == 34
+    # The FIU counts its own 30 reports exactly; MACN's 4 are under k = 5 for both, so hidden.
+    assert (local_tz.incidents, local_tz.incidents_hidden) == (0, True)
+    assert (fiu_tz.incidents, fiu_tz.incidents_hidden) == (30, True)
+    assert {t.factor: t for t in fiu_tz.contributions}["incidents"].raw == "30 + [c]"
     assert fiu_tz.marking == "RED" and local_tz.marking == "GREEN"
     assert fiu_tz.residual > local_tz.residual
     # Normalisation caps come from the reader's own view, so the RED counts cannot leak through them.
     assert local.caps == card_for_without_secret(world).caps
     assert fiu.marking == "RED"
+
+
+def test_small_counts_from_other_organisations_cannot_be_read_off_a_score(world: Settings) -> None:
+    """Port Klang has 2 MACN reports in the window, Nairobi airport 1: under k = 5, so for any
+    reader but MACN both count as k / 2, and nothing in their scores tells 1 from 2."""
+    local = card_for(world, "local")
+    macn = card_for(world, "macn")
+
+    def incidents(card: Scorecard, code: str) -> tuple[object, float | None]:
+        port = card.port(code)
+        assert port is not None
+        term = {t.factor: t for t in port.contributions}["incidents"]
+        return term.raw, term.normalised
+
+    assert incidents(local, "MYPKG") == incidents(local, "NBO")
+    assert incidents(local, "MYPKG")[0] == "[c]"
+    assert incidents(macn, "MYPKG")[0] == 2 and incidents(macn, "NBO")[0] == 1  # the owner sees its counts
+    kemba = local.port("KEMBA")
+    assert kemba is not None and kemba.incidents == 15 and not kemba.incidents_hidden  # 15 >= k: shown
 
 
 def test_changing_a_weight_moves_the_ranking_and_says_so(world: Settings) -> None:

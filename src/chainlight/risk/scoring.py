@@ -86,7 +86,8 @@ class PortScore:
     missing: list[str]
     datasets: list[str]
     marking: str
-    incidents: int = 0
+    incidents: int = 0  # reports the reader may see counted (other organisations' only from k up)
+    incidents_hidden: bool = False  # other organisations' reports under k here: shown as [c]
     previous_residual: float | None = None
     rank: int = 0
     _table: _Table | None = field(default=None, repr=False, compare=False)
@@ -125,6 +126,7 @@ class PortScore:
             "impact": round(self.impact, 4), "control_effectiveness": round(self.control_effectiveness, 4),
             "likelihood_class": self.likelihood_class, "impact_class": self.impact_class,
             "residual_likelihood_class": self.residual_likelihood_class, "incidents": self.incidents,
+            "incidents_hidden": self.incidents_hidden,
             "previous_residual": self.previous_residual, "trend": self.trend, "missing": self.missing,
             "datasets": self.datasets, "marking": self.marking,
         }
@@ -235,22 +237,48 @@ def _raw_values(
                 if value:
                     datasets[row].update(sets)
 
+    # Reports from the reader's own datasets count exactly; other organisations' reports are a
+    # shared view, so a port's count from them under k is coarsened to k / 2 (shown as [c]):
+    # otherwise a score, its normalised value or its trend would give away a small count.
+    k = model.k_anonymity
+    own = sorted(d for d in visible if reader.access[d].owner == reader.organisation)
     incidents = _query(
         store,
         """SELECT port_id,
-                  sum(incidents) FILTER (WHERE $as_of IS NULL OR (month > $start AND month <= $as_of)),
-                  sum(incidents) FILTER (WHERE month > $trend AND month <= $as_of),
-                  sum(incidents) FILTER (WHERE month > $prior AND month <= $trend),
+                  sum(incidents) FILTER (WHERE ($as_of IS NULL OR (month > $start AND month <= $as_of))
+                                           AND dataset = ANY($own)),
+                  sum(incidents) FILTER (WHERE ($as_of IS NULL OR (month > $start AND month <= $as_of))
+                                           AND NOT dataset = ANY($own)),
+                  sum(incidents) FILTER (WHERE month > $trend AND month <= $as_of AND dataset = ANY($own)),
+                  sum(incidents) FILTER (WHERE month > $trend AND month <= $as_of AND NOT dataset = ANY($own)),
+                  sum(incidents) FILTER (WHERE month > $prior AND month <= $trend AND dataset = ANY($own)),
+                  sum(incidents) FILTER (WHERE month > $prior AND month <= $trend AND NOT dataset = ANY($own)),
                   list_sort(list_distinct(list(dataset)))
            FROM risk_incidents WHERE dataset = ANY($v) AND ($as_of IS NULL OR month IS NULL OR month <= $as_of)
            GROUP BY port_id""",
-        params,
+        params | {"own": own},
     )
-    put("incidents", {r[0]: (int(r[1] or 0), list(r[4])) for r in incidents}, 0)
-    put("incident-trend", {
-        r[0]: (max(0.0, ((r[2] or 0) - (r[3] or 0)) / max((r[2] or 0) + (r[3] or 0), TREND_FLOOR)), list(r[4]))
-        for r in incidents
-    }, 0.0)
+
+    def coarse(count: Any) -> float:
+        n = int(count or 0)
+        return float(n) if n == 0 or n >= k else k / 2
+
+    window: dict[str, tuple[Any, list[str]]] = {}
+    trend: dict[str, tuple[Any, list[str]]] = {}
+    hidden: dict[str, tuple[Any, list[str]]] = {}
+    shown: dict[str, tuple[Any, list[str]]] = {}
+    for port_id, own_w, shared_w, own_r, shared_r, own_p, shared_p, sets in incidents:
+        count = int(own_w or 0) + coarse(shared_w)
+        window[port_id] = (int(count) if count == int(count) else count, list(sets))
+        secret = 0 < int(shared_w or 0) < k
+        hidden[port_id] = (secret, [])
+        shown[port_id] = (int(own_w or 0) + (0 if secret else int(shared_w or 0)), [])
+        recent, prior = int(own_r or 0) + coarse(shared_r), int(own_p or 0) + coarse(shared_p)
+        trend[port_id] = (max(0.0, (recent - prior) / max(recent + prior, TREND_FLOOR)), list(sets))
+    put("incidents", window, 0)
+    put("incident-trend", trend, 0.0)
+    put("incidents-hidden", hidden, False)
+    put("incidents-shown", shown, 0)
     put("missed-seizures", _counts(store, """
         SELECT port_id, count(DISTINCT seizure_id), list_sort(list_distinct(flatten(list(datasets))))
         FROM risk_missed_seizures WHERE list_has_all($v, datasets)
@@ -340,6 +368,7 @@ class _Group:
     weights: np.ndarray  # effective weights (0 where missing), rows sum to 1
     value: np.ndarray  # per port, in 0..1
     notes: dict[tuple[int, str], str]
+    displays: dict[tuple[int, str], Any]  # a raw value shown otherwise (a suppressed count)
 
     @classmethod
     def compute(cls, group: str, factors: dict[str, Factor], raw: _Raw, caps: dict[str, float]) -> _Group:
@@ -347,6 +376,7 @@ class _Group:
         n = len(raw.datasets)
         columns = []
         notes: dict[tuple[int, str], str] = {}
+        displays: dict[tuple[int, str], Any] = {}
         for name, factor in factors.items():
             column = _normalise(factor, raw.values.get(name, [None] * n), caps.get(f"{group}.{name}"))
             if name == "trafficking-routes":
@@ -355,6 +385,12 @@ class _Group:
                     if hub:
                         column[i] = 1.0
                         notes[(i, name)] = "known transit hub"
+            if name == "incidents":
+                for i, secret in enumerate(raw.values.get("incidents-hidden", [])):
+                    if secret:
+                        shown = raw.values["incidents-shown"][i]
+                        displays[(i, name)] = f"{shown} + [c]" if shown else "[c]"
+                        notes[(i, name)] = "[c]: fewer than k reports from other organisations, counted as k / 2"
             if factor.missing == "zero":
                 column = np.nan_to_num(column, nan=0.0)
             columns.append(column)
@@ -366,7 +402,7 @@ class _Group:
         weights = np.divide(raw_weights, totals, out=np.zeros_like(raw_weights), where=totals > 0)
         value = (weights * np.nan_to_num(normalised, nan=0.0)).sum(axis=1)
         return cls(group, names, [factors[k].label for k in names],
-                   [raw.values.get(k, [None] * n) for k in names], normalised, weights, value, notes)
+                   [raw.values.get(k, [None] * n) for k in names], normalised, weights, value, notes, displays)
 
     def missing(self, i: int) -> list[str]:
         return [f"{self.group}.{name}" for j, name in enumerate(self.names) if math.isnan(self.normalised[i, j])]
@@ -377,7 +413,8 @@ class _Group:
             x = self.normalised[i, j]
             missing = bool(math.isnan(x))
             out.append(Term(
-                name, self.group, self.labels[j], _plain(self.raw[j][i]), None if missing else float(x),
+                name, self.group, self.labels[j], self.displays.get((i, name), _plain(self.raw[j][i])),
+                None if missing else float(x),
                 float(self.weights[i, j]), float(points[i, j]), missing,
                 "no data: its weight is shared among the other factors" if missing else self.notes.get((i, name)),
             ))
@@ -536,7 +573,8 @@ class _Table:
                 residual_likelihood_class=model.level(likelihood * (1 - reduction * effectiveness)),
                 missing=self.likelihood.missing(i) + self.impact.missing(i), datasets=sets,
                 marking=(self.reader.marking(sets) if sets else Marking.CLEAR).value,
-                incidents=int(self.raw.values["incidents"][i] or 0), _table=self, _row=i,
+                incidents=int(self.raw.values["incidents-shown"][i] or 0),
+                incidents_hidden=bool(self.raw.values["incidents-hidden"][i]), _table=self, _row=i,
             ))
         return out
 
