@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from chainlight.model.markings import Marking
 from chainlight.risk.indices import INDEX_NAME, CountryRisk, IndexValue, ReaderView, risk_values, specs
+from chainlight.risk.model import RiskModel
 from chainlight.store.evidence import EvidenceStore
 
 NOT_ASSESSED = "not-assessed"
@@ -74,17 +75,18 @@ class CountryEvidence:
     scored_ports: int = 0
     mean_residual: float | None = None
     max_residual: float | None = None
-    incidents: int = 0
+    incidents: float = 0  # own reports exactly; other organisations' under k count as k / 2
     missed_seizures: int = 0
     seizures: int = 0
     alerts: int = 0
     datasets: tuple[str, ...] = ()
+    incidents_hidden: bool = False  # other organisations' reports under k: shown as [c]
 
     def facts(self) -> dict[str, float]:
         out: dict[str, float] = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name != "datasets" and value is not None:
+            if f.name not in ("datasets", "incidents_hidden") and value is not None:
                 out[f"evidence.{f.name}"] = float(value)
         return out
 
@@ -92,7 +94,8 @@ class CountryEvidence:
         return {f.name: (list(self.datasets) if f.name == "datasets" else getattr(self, f.name)) for f in fields(self)}
 
 
-EVIDENCE_FIELDS = frozenset(f"evidence.{f.name}" for f in fields(CountryEvidence) if f.name != "datasets")
+EVIDENCE_FIELDS = frozenset(f"evidence.{f.name}" for f in fields(CountryEvidence)
+                            if f.name not in ("datasets", "incidents_hidden"))
 AGGREGATES = frozenset({"indices.count", "indices.mean", "indices.max", "indices.min"})
 
 
@@ -125,10 +128,30 @@ def country_evidence(
 
     gather("ports", "SELECT country, count(*), []::VARCHAR[] FROM risk_ports WHERE country IS NOT NULL GROUP BY 1",
            {})
+    hidden: set[str] = set()
+    coarse: dict[str, float] = {}
     if "risk_incidents" in tables:
-        gather("incidents", """SELECT p.country, sum(i.incidents), list(DISTINCT i.dataset)
-                               FROM risk_incidents i JOIN risk_ports p USING (port_id)
-                               WHERE p.country IS NOT NULL AND i.dataset = ANY($v) GROUP BY 1""", {"v": visible})
+        # As in port scores: the reader's own reports count exactly, other organisations' only
+        # from k up (under k they count as k / 2 and show as [c]), so no small count leaks.
+        access = getattr(reader, "access", {})
+        organisation = getattr(reader, "organisation", None)
+        own = sorted(d for d in visible if getattr(access.get(d), "owner", None) == organisation)
+        k = RiskModel.load().k_anonymity
+        rows = store.con.execute(
+            """SELECT p.country, sum(i.incidents) FILTER (WHERE i.dataset = ANY($own)),
+                      sum(i.incidents) FILTER (WHERE NOT i.dataset = ANY($own)), list(DISTINCT i.dataset)
+               FROM risk_incidents i JOIN risk_ports p USING (port_id)
+               WHERE p.country IS NOT NULL AND i.dataset = ANY($v) GROUP BY 1""",
+            {"v": visible, "own": own},
+        ).fetchall()
+        for country, mine, shared in ((r[0], int(r[1] or 0), int(r[2] or 0)) for r in rows):
+            if 0 < shared < k:
+                hidden.add(country)
+                coarse[country] = mine + k / 2
+            else:
+                coarse[country] = float(mine + shared)
+        for row in rows:
+            datasets.setdefault(row[0], set()).update(row[3] or [])
     if "risk_missed_seizures" in tables:
         gather("missed_seizures", """SELECT p.country, count(DISTINCT m.seizure_id), flatten(list(m.datasets))
                                      FROM risk_missed_seizures m JOIN risk_ports p USING (port_id)
@@ -154,15 +177,15 @@ def country_evidence(
                 residuals.setdefault(country.lower(), []).append(float(port.residual))
                 datasets.setdefault(country.lower(), set()).update(port.datasets)
     result = {}
-    for country in sorted(set(counts) | set(residuals)):
+    for country in sorted(set(counts) | set(residuals) | set(coarse)):
         c = counts.get(country, {})
         scores = residuals.get(country, [])
         result[country] = CountryEvidence(
             ports=c.get("ports", 0), scored_ports=len(scores),
             mean_residual=sum(scores) / len(scores) if scores else None, max_residual=max(scores, default=None),
-            incidents=c.get("incidents", 0), missed_seizures=c.get("missed_seizures", 0),
+            incidents=coarse.get(country, 0), missed_seizures=c.get("missed_seizures", 0),
             seizures=c.get("seizures", 0), alerts=c.get("alerts", 0),
-            datasets=tuple(sorted(datasets.get(country, set()))),
+            datasets=tuple(sorted(datasets.get(country, set()))), incidents_hidden=country in hidden,
         )
     return result
 
