@@ -30,6 +30,7 @@ from chainlight.web import (
     network,
     resolution,
     review_pages,
+    risk_incidents,
     risk_pages,
     risk_register_pages,
     routemap,
@@ -63,6 +64,7 @@ from chainlight.web.payloads import (
     ReviewQueue,
     Versions,
 )
+from chainlight.web.risk_incidents import IncidentForm
 from chainlight.web.risk_payloads import (
     RiskBenchmark,
     RiskCountries,
@@ -163,6 +165,15 @@ ROUTES: tuple[Route, ...] = (
         "An upload's ingest: state, progress, counts and quarantined rows", UploadJob, errors=(404, 422),
     ),
     Route("/upload/jobs/{job_id}", upload.job_page, "upload_job", "An upload's ingest, followed as it goes"),
+    # Incident reports (risk_incidents): a structured, non-identifying form, ingested as an upload.
+    Route(
+        "/risk/incidents/new.json", risk_incidents.form_json, "risk_incident_form_json",
+        "What the incident report form offers: stages, actors, items, consequences, outcomes, markings",
+        IncidentForm,
+    ),
+    Route("/risk/incidents/new", risk_incidents.form_page, "risk_incident_form", "The incident report form"),
+    Route("/risk/incidents/new", risk_incidents.submit, "risk_incident_submit", "The incident report form's POST",
+          methods=("POST",)),
     # The network explorer and the trade and seizure route map (network, routemap): pages and their
     # JSON twins; the front-end libraries they load, from node_modules (vendor, not in the schema).
     Route(
