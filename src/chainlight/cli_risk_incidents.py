@@ -45,11 +45,13 @@ def risk_incidents(
     """Corruption incident reports by stage, actor, item demanded, quarter or port (small shared counts hidden)."""
     from chainlight import pipeline
     from chainlight.cli_risk import ensure_evidence
-    from chainlight.risk.incidents import BREAKDOWNS, IncidentError, incident_views
+    from chainlight.risk.incidents import IncidentError, check_breakdown, incident_views
     from chainlight.risk.model import RiskModel
 
-    if by not in BREAKDOWNS:
-        raise typer.BadParameter(f"unknown breakdown {by!r}: use one of {', '.join(BREAKDOWNS)}")
+    try:
+        check_breakdown(by)
+    except IncidentError as exc:
+        raise typer.BadParameter(str(exc)) from None
     settings = _settings(home, database_url)
     k = RiskModel.load(home=settings.home).k_anonymity
     ensure_evidence(settings, quiet=as_json)

@@ -209,6 +209,8 @@ def test_errors_are_clear(incidents: EvidenceStore, tmp_path: Path) -> None:
         view.breakdown("ship")
     with pytest.raises(IncidentError, match="no incident reports at XXXXX"):
         view.breakdown("stage", "XXXXX")
+    with pytest.raises(IncidentError, match="use --by quarter"):
+        view.breakdown("month")
     with pytest.raises(IncidentError, match="leave the port out"):
         view.breakdown("port", "KEMBA")
     with EvidenceStore(tmp_path / "empty.duckdb") as empty, pytest.raises(IncidentError, match="risk build"):

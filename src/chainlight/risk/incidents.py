@@ -48,6 +48,16 @@ class IncidentError(ValueError):
     """A breakdown that cannot be made (unknown kind, no risk evidence, port without reports)."""
 
 
+def check_breakdown(by: str) -> str:
+    """``by`` itself when it names a breakdown, else :class:`IncidentError` saying which do."""
+    if by == "month":
+        raise IncidentError("shared incident counts are kept by quarter, not month (a month's few reports at one "
+                            "port could point at a ship): use --by quarter")
+    if by not in BREAKDOWNS:
+        raise IncidentError(f"unknown breakdown {by!r}: use one of {', '.join(BREAKDOWNS)}")
+    return by
+
+
 @dataclass(frozen=True, slots=True)
 class Count:
     """A count in a view: the reader's own reports, and other organisations' (None = hidden)."""
@@ -362,8 +372,7 @@ class IncidentViews:
 
     def breakdown(self, by: str, port: str | None = None) -> Breakdown:
         """Incidents at ``port`` (a code or port id; None = every port) by ``by`` (:data:`BREAKDOWNS`)."""
-        if by not in BREAKDOWNS:
-            raise IncidentError(f"unknown breakdown {by!r}: use one of {', '.join(BREAKDOWNS)}")
+        check_breakdown(by)
         key = self._check_port(port)
         if by == "port":
             if key is not None:
