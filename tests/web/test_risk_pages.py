@@ -129,7 +129,19 @@ def test_the_port_profile_explains_and_ties_evidence(clients: dict[str, TestClie
     assert "container-scanners" not in gaps and "staff-rotation" in gaps  # in place / only partly
     assert body["missed_seizures"] >= 1  # the seizure at Hai Phong passed Mombasa
     assert body["register_url"] == "/risk/ports/port-kemba/register"
-    assert body["incidents"] is None or body["incidents"]["k"] >= 1
+    # Incidents by stage, actor, item and consequence; another organisation's counts under k are hidden.
+    incidents = body["incidents"]
+    assert incidents["k"] == 5 and set(incidents["by"]) == {"stage", "actor", "item", "consequence"}
+    shown = {line["key"]: line for line in incidents["by"]["stage"]}
+    assert (shown["release"]["count"], shown["vessel-clearance"]["count"]) == (8, 7)
+    hidden = get(clients["local"], "/risk/ports/TZDAR.json")["incidents"]
+    assert hidden["total"] == "[c]" and {line["display"] for line in hidden["by"]["stage"]} == {"[c]"}
+    assert "FIU" not in str(incidents)  # never an incident, never its id
+    peers = {g["kind"]: g for g in body["peers"]}
+    assert set(peers) == {"region", "size", "country"} and peers["country"]["key"] == "ke"
+    assert [g["status"] for g in body["gaps"] if g["control"] == "staff-rotation"] == ["partial"]
+    page = clients["local"].get("/risk/ports/KEMBA")
+    assert 'id="risk-peers"' in page.text and 'data-by="stage"' in page.text
     # The same port by id, and the score the scorer computes for the same reader.
     assert get(clients["local"], "/risk/ports/port-kemba.json")["score"] == body["score"] | {}
     with pipeline.alerts_session(world, "local") as (store, _operational, reader):
@@ -159,8 +171,11 @@ def test_a_red_dataset_moves_nothing_for_another_organisation(clients: dict[str,
         assert without_held(mine) == without_held(get(fiu, path, **params)), path
     seen = get(local, "/risk/ports/TZDAR.json")["score"]
     told = get(fiu_purpose, "/risk/ports/TZDAR.json")["score"]
-    assert (seen["incidents"], seen["marking"]) == (4, "GREEN")
-    assert (told["incidents"], told["marking"]) == (34, "RED") and told["residual"] > seen["residual"]
+    # Dar es Salaam's 4 GREEN reports are another organisation's and under k: hidden from both.
+    assert (seen["incidents"], seen["marking"]) == (0, "GREEN")
+    assert (told["incidents"], told["marking"]) == (30, "RED") and told["residual"] > seen["residual"]
+    mine = get(fiu_purpose, "/risk/ports/TZDAR.json")["incidents"]["by"]["stage"]
+    assert {line["key"]: line["display"] for line in mine}["release"] == "30"  # its own reports, exactly
     assert told["rank"] <= seen["rank"]
 
 

@@ -39,8 +39,8 @@ from fastapi.responses import HTMLResponse
 from pydantic import BeforeValidator, Field
 
 from chainlight.model.markings import Marking
+from chainlight.risk import benchmark, incidents, registers, tiers
 from chainlight.risk import evidence as risk_evidence
-from chainlight.risk import registers, tiers
 from chainlight.risk.catalogue import Catalogue
 from chainlight.risk.model import RiskModel, RiskModelError
 from chainlight.risk.scoring import PortScore, RiskError, Scorecard, Term, score_ports
@@ -56,9 +56,10 @@ from chainlight.web.risk_payloads import (
     RiskCountries,
     RiskFacts,
     RiskFilters,
-    RiskGap,
     RiskHeatCell,
     RiskHeatmap,
+    RiskIncidentLine,
+    RiskIncidents,
     RiskMapPort,
     RiskPortProfile,
     RiskPortScore,
@@ -529,10 +530,21 @@ def register_refs(svc: Services, viewer: Viewer, port_id: str) -> list[RiskRegis
     return out
 
 
-def gaps_of(port: PortScore) -> list[RiskGap]:
-    """Catalogue controls not in place at the port (good practice: every control in place)."""
-    return [RiskGap(control=t.factor, label=t.label, status=str(t.raw)) for t in port.control_terms
-            if t.raw != "in-place"]
+#: The incident breakdowns a port's profile shows.
+BREAKDOWNS = ("stage", "actor", "item", "consequence")
+
+
+def incident_breakdown(store: EvidenceStore, reader: Reader, model: RiskModel, port_id: str) -> RiskIncidents | None:
+    """The port's incidents by stage, actor, item and consequence: the reader's own reports exactly,
+    other organisations' with k-anonymity (:mod:`chainlight.risk.incidents`); None without any."""
+    try:
+        views = incidents.incident_views(store, reader, model.k_anonymity)
+        found = views.by_names(BREAKDOWNS, port_id)
+    except incidents.IncidentError:
+        return None
+    by = {name: [RiskIncidentLine(key=line.key, label=line.label, count=line.count.count,
+                                  display=line.count.display()) for line in b.lines] for name, b in found.items()}
+    return RiskIncidents(k=views.k, by=by, total=found[BREAKDOWNS[0]].total.display())
 
 
 def load_port(request: Request, svc: Services, viewer: Viewer, code: str) -> RiskPortProfile:
@@ -549,6 +561,8 @@ def load_port(request: Request, svc: Services, viewer: Viewer, code: str) -> Ris
         default_ranks = {p.port_id: p.rank for p in scored(svc, store, view, model).ports} if changed else {}
         alerts = _alerts(store, view.reader, port.port_id)
         missed = _missed(store, view.reader, port.port_id)
+        breakdown = incident_breakdown(store, view.reader, used, port.port_id)
+    standing = benchmark.benchmark_port(card, port)
     facts = RiskFacts(region=row[3], harbour_size=row[4], port_security=row[5], first_port_of_entry=row[6],
                       free_trade_zone=row[7], transit_hub=row[8])
     _read(request, viewer, view, f"port:{port.port_id}", port.marking)
@@ -559,7 +573,8 @@ def load_port(request: Request, svc: Services, viewer: Viewer, code: str) -> Ris
         "facts": facts, "model": card.model,
         "as_of": card.as_of.isoformat() if card.as_of else None,
         "previous_as_of": card.previous_as_of.isoformat() if card.previous_as_of else None,
-        "peers": [], "gaps": gaps_of(port), "incidents": None, "missed_seizures": missed, "alerts": alerts,
+        "peers": [g.as_dict() for g in standing.peers], "gaps": [g.as_dict() for g in standing.gaps],
+        "incidents": breakdown, "missed_seizures": missed, "alerts": alerts,
         "registers": register_refs(svc, viewer, port.port_id),
         "register_url": _with_purpose(f"/risk/ports/{port.port_id}/register", view),
         "datasets": port.datasets, "marking": port.marking, **view.held_back(),

@@ -183,8 +183,11 @@ class RiskGap(BaseModel):
 
     control: str
     label: str
-    status: str
-    peer_share: float | None = Field(default=None, description="Share of regional peers with it in place.")
+    framework: str
+    status: str = Field(description="The port's latest status, or 'not assessed'.")
+    peers_assessed: int = Field(description="Regional peers with evidence that assessed the control.")
+    peers_in_place: int
+    peer_share: float | None = Field(description="Share of those with it in place (null: none assessed it).")
 
 
 class RiskAlertRef(Provenance):
@@ -212,7 +215,8 @@ class RiskIncidentLine(BaseModel):
 
 
 class RiskIncidents(BaseModel):
-    """Incidents at the port by stage and by actor, shared counts under k hidden; never one incident."""
+    """Incidents at the port by stage, actor, item and consequence; other organisations' counts under k
+    are hidden (and any that would reveal one); never one incident."""
 
     k: int
     by: dict[str, list[RiskIncidentLine]]
@@ -350,10 +354,10 @@ class RiskCountryEvidence(BaseModel):
     scored_ports: int
     mean_residual: float | None
     max_residual: float | None
-    incidents: int
-    missed_seizures: int
-    seizures: int
-    alerts: int
+    incidents: float = Field(description="Another organisation's count under k is coarsened to k / 2.")
+    missed_seizures: float
+    seizures: float
+    alerts: float
     datasets: list[str]
 
 
