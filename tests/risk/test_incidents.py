@@ -140,6 +140,7 @@ def test_a_port_total_hidden_in_the_ports_list_is_hidden_in_every_view_of_that_p
         # AAAAA (3) is small; BBBBB (6) is hidden with it so that 66 - 57 does not give AAAAA.
         assert [line.key for line in ports.lines] == ["port-ccccc"]
         assert ports.hidden_ports == 2 and ports.total.count == 66
+        assert view.hidden_ports() == {"port-aaaaa", "port-bbbbb"}
         for by in ("stage", "actor", "item", "quarter", "year"):
             result = view.breakdown(by, "port-bbbbb")
             assert result.total.count is None, by

@@ -467,6 +467,15 @@ class IncidentViews:
         total = Count(sum(own.values()), self.port_table.total)
         return self._result("port", None, lines, total, hidden_ports=len(hidden))
 
+    def hidden_ports(self) -> frozenset[str]:
+        """Port ids whose shared count the ports list hides (small, or hidden to protect a small one).
+
+        Anything else that shows per-port counts of other organisations' reports (scores, tiers)
+        must hide these too: a port hidden here as a complement counts ``k`` or more, and showing
+        it elsewhere would let a reader subtract it from the grand total and uncover a small one.
+        """
+        return frozenset(self.port_table.hidden())
+
     def by_names(self, names: Sequence[str], port: str | None = None) -> dict[str, Breakdown]:
         """Several breakdowns of one port at once (a port profile page)."""
         return {name: self.breakdown(name, port) for name in names}
