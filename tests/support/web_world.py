@@ -9,6 +9,9 @@ passwords.
   tests' investigation (family, associates, shipments, seizures linked by DNA), and
   ``open-registry`` (TLP:GREEN): the graph tests' company registry (ownership chains, a
   cycle) and two shipments with their countries, for the route map.
+- For the risk pages (:mod:`tests.support.web_risk`): ``open-registry`` also holds MACN-style
+  incidents and port assessments at Mombasa, Dar es Salaam and Port Klang, and ``customs-red``
+  40 incidents at Dar es Salaam; the risk evidence is built after the rules run.
 
 ``customs`` sees all three datasets; ``ngo`` sees its own two. The pool is ingested, resolved
 (with customs' judgements that the sources name the same people and companies), its graph
@@ -35,6 +38,7 @@ from chainlight.accounts import service
 from chainlight.model.markings import Marking
 from chainlight.settings import Settings
 from tests.conftest import FIXTURES
+from tests.support import web_risk
 
 PASSWORD: Final = "correct horse battery staple 6"
 SECRET_ID: Final = "customs-informant"
@@ -128,11 +132,14 @@ def build_world(settings: Settings) -> Settings:
                     owner="ngo", sharing_group=GROUP)
     pipeline.ingest(settings, "ftm", [graph / "registry.ftm.json", green], dataset=GREEN_DATASET,
                     marking=Marking.GREEN, owner="ngo")
+    # Incidents and assessments at real ports for the risk pages, in the same datasets (tests.support.web_risk).
+    web_risk.ingest(settings, green=GREEN_DATASET, green_owner="ngo", red=RED_DATASET, red_owner="customs")
     pipeline.resolve(settings)
     for left, right in SAME:
         pipeline.judge(settings, left, right, "same", author="admin@customs.example", organisation="customs")
     pipeline.graph_build(settings)
     pipeline.rules_run(settings, RULES)
+    web_risk.build(settings)
     pipeline.build_index(settings)
     operational = pipeline.open_operational(settings)
     try:
