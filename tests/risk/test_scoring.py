@@ -12,7 +12,7 @@ import pytest
 from chainlight import pipeline
 from chainlight.model.markings import Marking
 from chainlight.risk.model import RiskModel
-from chainlight.risk.scoring import RiskError, Scorecard, score_ports
+from chainlight.risk.scoring import RiskError, Scorecard, score_ports, shared_band
 from chainlight.rules.alerts import Reader
 from chainlight.settings import Settings
 from chainlight.store.evidence import EvidenceStore
@@ -79,10 +79,10 @@ def test_evidence_drives_the_ranking(world: Settings) -> None:
     assert kemba is not None and tzdar is not None and quiet is not None
     assert kemba.rank < quiet.rank and tzdar.rank < quiet.rank
     terms = {t.factor: t for t in kemba.contributions}
-    assert terms["incidents"].raw == 15
+    assert terms["incidents"].raw == "15-19"  # MACN's 15 reports, rounded to their band of k = 5
     assert terms["missed-seizures"].raw == 1  # the timber seized at Hai Phong left from Mombasa
-    # 12 reports in the last 12 months against 3 before, which are under k and count as 2.5:
-    # (12 - 2.5) / max(14.5, 10)
+    # 12 reports in the last 12 months (band 10-14, counted as 12) against 3 before, which are
+    # under k and count as 2.5: (12 - 2.5) / max(14.5, 10)
     assert terms["incident-trend"].raw == pytest.approx(9.5 / 14.5)
     assert kemba.previous_residual is not None and kemba.trend == pytest.approx(
         kemba.residual - kemba.previous_residual)
@@ -106,8 +106,8 @@ def test_a_red_dataset_moves_nothing_for_a_reader_who_may_not_see_it(world: Sett
     local_tz, fiu_tz = local.port("TZDAR"), fiu.port("TZDAR")
     assert local_tz is not None and fiu_tz is not None
     # The FIU counts its own 30 reports exactly; MACN's 4 are under k = 5 for both, so hidden.
-    assert (local_tz.incidents, local_tz.incidents_hidden) == (0, True)
-    assert (fiu_tz.incidents, fiu_tz.incidents_hidden) == (30, True)
+    assert (local_tz.incidents_text, local_tz.incidents_hidden) == ("[c]", True)
+    assert (fiu_tz.incidents_text, fiu_tz.incidents, fiu_tz.incidents_hidden) == ("30 + [c]", 31, True)
     assert {t.factor: t for t in fiu_tz.contributions}["incidents"].raw == "30 + [c]"
     assert fiu_tz.marking == "RED" and local_tz.marking == "GREEN"
     assert fiu_tz.residual > local_tz.residual
@@ -131,8 +131,18 @@ def test_small_counts_from_other_organisations_cannot_be_read_off_a_score(world:
     assert incidents(local, "MYPKG") == incidents(local, "NBO")
     assert incidents(local, "MYPKG")[0] == "[c]"
     assert incidents(macn, "MYPKG")[0] == 2 and incidents(macn, "NBO")[0] == 1  # the owner sees its counts
-    kemba = local.port("KEMBA")
-    assert kemba is not None and kemba.incidents == 15 and not kemba.incidents_hidden  # 15 >= k: shown
+    # Larger shared counts are rounded to their band of k, so subtracting them from a total
+    # shown elsewhere never isolates a small cell; the owner sees its exact count.
+    kemba, own = local.port("KEMBA"), macn.port("KEMBA")
+    assert kemba is not None and (kemba.incidents_text, kemba.incidents, kemba.incidents_hidden) == ("15-19", 15, True)
+    assert own is not None and (own.incidents_text, own.incidents_hidden) == ("15", False)
+
+
+def test_shared_bands() -> None:
+    assert [shared_band(n, 5).text() for n in (0, 1, 4, 5, 9, 10, 437)] == [
+        "0", "[c]", "[c]", "5-9", "5-9", "10-14", "435-439"]
+    assert shared_band(3, 1).text() == "3"  # k = 1 hides nothing
+    assert shared_band(7, 5).value == 7.0 and shared_band(2, 5).value == 2.5
 
 
 def test_changing_a_weight_moves_the_ranking_and_says_so(world: Settings) -> None:

@@ -86,8 +86,9 @@ class PortScore:
     missing: list[str]
     datasets: list[str]
     marking: str
-    incidents: int = 0  # reports the reader may see counted (other organisations' only from k up)
-    incidents_hidden: bool = False  # other organisations' reports under k here: shown as [c]
+    incidents: int = 0  # at least this many reports: own exactly, other organisations' by band's low end
+    incidents_hidden: bool = False  # other organisations' reports here are rounded to a band or hidden
+    incidents_text: str = "0"  # as shown: "12", "40-44", "3 + [c]"
     previous_residual: float | None = None
     rank: int = 0
     _table: _Table | None = field(default=None, repr=False, compare=False)
@@ -126,7 +127,7 @@ class PortScore:
             "impact": round(self.impact, 4), "control_effectiveness": round(self.control_effectiveness, 4),
             "likelihood_class": self.likelihood_class, "impact_class": self.impact_class,
             "residual_likelihood_class": self.residual_likelihood_class, "incidents": self.incidents,
-            "incidents_hidden": self.incidents_hidden,
+            "incidents_hidden": self.incidents_hidden, "incidents_text": self.incidents_text,
             "previous_residual": self.previous_residual, "trend": self.trend, "missing": self.missing,
             "datasets": self.datasets, "marking": self.marking,
         }
@@ -184,6 +185,44 @@ class _Raw:
     datasets: list[set[str]]
 
 
+@dataclass(frozen=True, slots=True)
+class Band:
+    """Other organisations' reports at a port, as a shared view may show them."""
+
+    low: int
+    high: int
+
+    @property
+    def exact(self) -> bool:
+        return self.low == self.high
+
+    @property
+    def value(self) -> float:
+        """What the score counts: the band's middle."""
+        return (self.low + self.high) / 2
+
+    def text(self) -> str:
+        if self.exact:
+            return str(self.low)
+        return "[c]" if self.low == 1 else f"{self.low}-{self.high}"
+
+
+def shared_band(count: int, k: int) -> Band:
+    """``count`` reports from other organisations: 0 exactly; 1 to k - 1 hidden ([c]); else its band of k."""
+    if count == 0 or k <= 1:
+        return Band(count, count)
+    if count < k:
+        return Band(1, k - 1)
+    low = count // k * k
+    return Band(low, low + k - 1)
+
+
+def _join(own: int, shared: Band) -> str:
+    if shared.low == shared.high == 0:
+        return str(own)
+    return shared.text() if not own else f"{own} + {shared.text()}"
+
+
 def _as_of(store: EvidenceStore, reader: Reader, model: RiskModel) -> date | None:
     setting = model.settings.as_of
     if isinstance(setting, date):
@@ -237,9 +276,11 @@ def _raw_values(
                 if value:
                     datasets[row].update(sets)
 
-    # Reports from the reader's own datasets count exactly; other organisations' reports are a
-    # shared view, so a port's count from them under k is coarsened to k / 2 (shown as [c]):
-    # otherwise a score, its normalised value or its trend would give away a small count.
+    # Reports from the reader's own datasets count exactly. Other organisations' reports are a
+    # shared view: their count at a port is rounded to its band of k (5-9, 10-14, ...) and
+    # counted as the band's middle, and 1 to k - 1 of them show as [c] and count as k / 2.
+    # Otherwise a score, its normalised value or its trend would give a small count away,
+    # directly or by subtraction from the k-anonymous incident views' totals.
     k = model.k_anonymity
     own = sorted(d for d in visible if reader.access[d].owner == reader.organisation)
     incidents = _query(
@@ -259,26 +300,25 @@ def _raw_values(
         params | {"own": own},
     )
 
-    def coarse(count: Any) -> float:
-        n = int(count or 0)
-        return float(n) if n == 0 or n >= k else k / 2
-
     window: dict[str, tuple[Any, list[str]]] = {}
     trend: dict[str, tuple[Any, list[str]]] = {}
     hidden: dict[str, tuple[Any, list[str]]] = {}
     shown: dict[str, tuple[Any, list[str]]] = {}
+    text: dict[str, tuple[Any, list[str]]] = {}
     for port_id, own_w, shared_w, own_r, shared_r, own_p, shared_p, sets in incidents:
-        count = int(own_w or 0) + coarse(shared_w)
-        window[port_id] = (int(count) if count == int(count) else count, list(sets))
-        secret = 0 < int(shared_w or 0) < k
-        hidden[port_id] = (secret, [])
-        shown[port_id] = (int(own_w or 0) + (0 if secret else int(shared_w or 0)), [])
-        recent, prior = int(own_r or 0) + coarse(shared_r), int(own_p or 0) + coarse(shared_p)
+        mine, theirs = int(own_w or 0), shared_band(int(shared_w or 0), k)
+        window[port_id] = (mine + theirs.value, list(sets))
+        hidden[port_id] = (not theirs.exact, [])
+        shown[port_id] = (mine + theirs.low, [])
+        text[port_id] = (_join(mine, theirs), [])
+        recent = int(own_r or 0) + shared_band(int(shared_r or 0), k).value
+        prior = int(own_p or 0) + shared_band(int(shared_p or 0), k).value
         trend[port_id] = (max(0.0, (recent - prior) / max(recent + prior, TREND_FLOOR)), list(sets))
     put("incidents", window, 0)
     put("incident-trend", trend, 0.0)
     put("incidents-hidden", hidden, False)
     put("incidents-shown", shown, 0)
+    put("incidents-text", text, "0")
     put("missed-seizures", _counts(store, """
         SELECT port_id, count(DISTINCT seizure_id), list_sort(list_distinct(flatten(list(datasets))))
         FROM risk_missed_seizures WHERE list_has_all($v, datasets)
@@ -386,11 +426,11 @@ class _Group:
                         column[i] = 1.0
                         notes[(i, name)] = "known transit hub"
             if name == "incidents":
-                for i, secret in enumerate(raw.values.get("incidents-hidden", [])):
-                    if secret:
-                        shown = raw.values["incidents-shown"][i]
-                        displays[(i, name)] = f"{shown} + [c]" if shown else "[c]"
-                        notes[(i, name)] = "[c]: fewer than k reports from other organisations, counted as k / 2"
+                for i, rounded in enumerate(raw.values.get("incidents-hidden", [])):
+                    if rounded:
+                        displays[(i, name)] = raw.values["incidents-text"][i]
+                        notes[(i, name)] = ("other organisations' reports rounded to a band of k and counted as its "
+                                            "middle ([c]: fewer than k)")
             if factor.missing == "zero":
                 column = np.nan_to_num(column, nan=0.0)
             columns.append(column)
@@ -574,7 +614,8 @@ class _Table:
                 missing=self.likelihood.missing(i) + self.impact.missing(i), datasets=sets,
                 marking=(self.reader.marking(sets) if sets else Marking.CLEAR).value,
                 incidents=int(self.raw.values["incidents-shown"][i] or 0),
-                incidents_hidden=bool(self.raw.values["incidents-hidden"][i]), _table=self, _row=i,
+                incidents_hidden=bool(self.raw.values["incidents-hidden"][i]),
+                incidents_text=str(self.raw.values["incidents-text"][i]), _table=self, _row=i,
             ))
         return out
 

@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from chainlight.model.markings import Marking
 from chainlight.risk.indices import INDEX_NAME, CountryRisk, IndexValue, ReaderView, risk_values, specs
 from chainlight.risk.model import RiskModel
+from chainlight.risk.scoring import shared_band
 from chainlight.store.evidence import EvidenceStore
 
 NOT_ASSESSED = "not-assessed"
@@ -75,12 +76,12 @@ class CountryEvidence:
     scored_ports: int = 0
     mean_residual: float | None = None
     max_residual: float | None = None
-    incidents: float = 0  # own reports exactly; other organisations' under k count as k / 2
+    incidents: float = 0  # own reports exactly; other organisations' as the middle of their band of k
     missed_seizures: int = 0
     seizures: int = 0
     alerts: int = 0
     datasets: tuple[str, ...] = ()
-    incidents_hidden: bool = False  # other organisations' reports under k: shown as [c]
+    incidents_hidden: bool = False  # other organisations' reports rounded to a band of k (or hidden under k)
 
     def facts(self) -> dict[str, float]:
         out: dict[str, float] = {}
@@ -131,8 +132,8 @@ def country_evidence(
     hidden: set[str] = set()
     coarse: dict[str, float] = {}
     if "risk_incidents" in tables:
-        # As in port scores: the reader's own reports count exactly, other organisations' only
-        # from k up (under k they count as k / 2 and show as [c]), so no small count leaks.
+        # As in port scores: the reader's own reports count exactly, other organisations' as the
+        # middle of their band of k (under k: k / 2), so no small count leaks.
         access = getattr(reader, "access", {})
         organisation = getattr(reader, "organisation", None)
         own = sorted(d for d in visible if getattr(access.get(d), "owner", None) == organisation)
@@ -145,11 +146,10 @@ def country_evidence(
             {"v": visible, "own": own},
         ).fetchall()
         for country, mine, shared in ((r[0], int(r[1] or 0), int(r[2] or 0)) for r in rows):
-            if 0 < shared < k:
+            band = shared_band(shared, k)
+            coarse[country] = mine + band.value
+            if not band.exact:
                 hidden.add(country)
-                coarse[country] = mine + k / 2
-            else:
-                coarse[country] = float(mine + shared)
         for row in rows:
             datasets.setdefault(row[0], set()).update(row[3] or [])
     if "risk_missed_seizures" in tables:
