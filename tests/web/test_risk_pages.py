@@ -48,6 +48,7 @@ def clients(world: Settings) -> Iterator[dict[str, TestClient]]:
         found["fiu-purpose"] = stack.enter_context(TestClient(create_app(world, "fiu")))
         found["fiu-purpose"].headers[PURPOSE_HEADER] = PURPOSE
         found["viewer"] = stack.enter_context(TestClient(create_app(world, "local", role="viewer")))
+        found["macn"] = stack.enter_context(TestClient(create_app(world, "macn")))
         yield found
 
 
@@ -172,11 +173,30 @@ def test_a_red_dataset_moves_nothing_for_another_organisation(clients: dict[str,
     seen = get(local, "/risk/ports/TZDAR.json")["score"]
     told = get(fiu_purpose, "/risk/ports/TZDAR.json")["score"]
     # Dar es Salaam's 4 GREEN reports are another organisation's and under k: hidden from both.
-    assert (seen["incidents"], seen["marking"]) == (0, "GREEN")
-    assert (told["incidents"], told["marking"]) == (30, "RED") and told["residual"] > seen["residual"]
+    assert (seen["incidents_text"], seen["incidents_hidden"], seen["marking"]) == ("[c]", True, "GREEN")
+    assert told["incidents_text"] == "30 + [c]" and told["marking"] == "RED" and told["residual"] > seen["residual"]
     mine = get(fiu_purpose, "/risk/ports/TZDAR.json")["incidents"]["by"]["stage"]
     assert {line["key"]: line["display"] for line in mine}["release"] == "30"  # its own reports, exactly
     assert told["rank"] <= seen["rank"]
+
+
+def test_own_reports_are_exact_and_others_under_k_hidden_even_from_the_same_datasets(
+    clients: dict[str, TestClient]
+) -> None:
+    """``local`` and ``macn`` see the same datasets, but ``macn`` reported Dar es Salaam's 4 incidents:
+    it sees them, ``local`` does not (under k), whichever asks first."""
+    assert get(clients["local"], "/risk/ports/TZDAR.json")["score"]["incidents_text"] == "[c]"
+    assert get(clients["macn"], "/risk/ports/TZDAR.json")["score"]["incidents_text"] == "4"
+    assert tzdar_incidents(get(clients["local"], "/risk.json", evidence="true")) == "[c]"
+    assert tzdar_incidents(get(clients["macn"], "/risk.json", evidence="true")) == "4"
+    page = clients["macn"].get("/risk", params={"evidence": "true"}).text
+    assert re.search(r'<tr data-port="port-tzdar">.*?<td class="num">4</td>', page, re.S)
+
+
+def tzdar_incidents(body: dict[str, Any]) -> str:
+    [found] = [p["incidents_text"] for p in body["ports"] if p["code"] == "TZDAR"]
+    assert isinstance(found, str)
+    return found
 
 
 def test_without_a_purpose_the_owners_red_data_is_held_back(clients: dict[str, TestClient]) -> None:

@@ -19,8 +19,8 @@ request only; each port then also carries its rank under the default model, so t
 the ranking move. An unknown key or a value that is not a number of 0 or more answers 422.
 
 Scoring every port takes a moment, and each page asks for it, so scorecards are kept
-(:class:`ScoreCache`) per evidence file state, reader (datasets and markings), model and
-dismissed alerts: an ingest, a changed marking or a triage makes a new key.
+(:class:`ScoreCache`) per evidence file state, reader (organisation, datasets and markings),
+model and dismissed alerts: an ingest, a changed marking or a triage makes a new key.
 """
 
 from __future__ import annotations
@@ -215,7 +215,8 @@ def risk_store(svc: Services) -> Iterator[EvidenceStore]:
 
 def scored(svc: Services, store: EvidenceStore, view: View, model: RiskModel) -> Scorecard:
     reader = view.reader
-    key = (routemap.file_state(svc.evidence.path),
+    # The organisation too: a score shows its own reports exactly and others' with k-anonymity.
+    key = (routemap.file_state(svc.evidence.path), reader.organisation,
            tuple(sorted((d, a.marking.value) for d, a in reader.access.items())),
            model.settings.model_dump_json(), view.dismissed)
     card = CACHE.get(key)

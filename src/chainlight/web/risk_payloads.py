@@ -73,7 +73,10 @@ class RiskPortScore(Provenance):
     impact_class: int = Field(ge=1, le=5)
     residual_likelihood_class: int = Field(ge=1, le=5)
     band: Band = Field(description="Band of residual likelihood class x impact class (as in a register).")
-    incidents: int = Field(description="Incidents reported in the scoring window.")
+    incidents: int = Field(description="Incidents reported in the scoring window, at least: the viewer's own "
+                                       "exactly, other organisations' by the low end of their band of k.")
+    incidents_text: str = Field(default="", description="As shown: '12', '40-44', '3 + [c]' ([c]: under k).")
+    incidents_hidden: bool = Field(default=False, description="Whether other organisations' count is hidden.")
     previous_residual: float | None
     trend: float | None = Field(description="residual - previous_residual.")
     missing: list[str] = Field(description="Factors without data: their weight went to the others.")
