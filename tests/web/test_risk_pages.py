@@ -373,3 +373,23 @@ def test_before_the_risk_evidence_is_built_the_pages_say_so(tmp_path: Any) -> No
         body = get(client, "/risk.json", 409)
         assert body["error"].startswith("No risk evidence yet: run 'chainlight risk build'")
         assert client.get("/risk/heatmap").status_code == 409
+
+
+def test_a_register_drawn_from_red_evidence_asks_for_a_purpose(clients: dict[str, TestClient]) -> None:
+    told, bare = clients["fiu-purpose"], clients["fiu"]
+    draft = get(told, "/risk/ports/TZDAR/register.json")["risk_register"]
+    assert draft["draft"] and draft["marking"] == "RED" and "fiu-incidents" in draft["evidence_datasets"]
+    held = get(bare, "/risk/ports/TZDAR/register.json")  # without a purpose the draft leaves the RED reports out
+    assert held["held_back"] == 1 and "fiu-incidents" not in held["risk_register"]["evidence_datasets"]
+    kept = told.post("/risk/ports/TZDAR/register/save", data={}, follow_redirects=False)
+    assert kept.status_code == 303
+    assert get(told, "/risk/ports/TZDAR/register.json")["risk_register"]["marking"] == "RED"
+    refused = get(bare, "/risk/ports/TZDAR/register.json", 428)
+    assert "purpose" in refused["error"]
+    page = bare.get("/risk/ports/TZDAR/register")
+    assert page.status_code == 428 and 'name="purpose"' in page.text
+    assert bare.get("/risk/ports/TZDAR/register.csv").status_code == 428
+    # Nobody else reads it, and asking answers as for a register that does not exist.
+    assert get(clients["local"], "/risk/ports/TZDAR/register.json", 404, owner="fiu")["error"] == (
+        "No register of TZDAR by fiu that you may read.")
+    assert [r["organisation"] for r in get(clients["local"], "/risk/ports/TZDAR.json")["registers"]] == []
