@@ -1,6 +1,7 @@
 """The risk pages: the port integrity benchmark (``/risk``), the likelihood x impact heat map
-(``/risk/heatmap``), a port's profile (``/risk/ports/{code}``) and the country tiers
-(``/risk/countries``), each with its JSON twin. Registers and their exports are in
+(``/risk/heatmap``) and the country tiers (``/risk/countries``), each with its JSON twin, and what
+every risk page shares (the reader, the model and its weights, kept scorecards, filters). A port's
+profile is in :mod:`chainlight.web.risk_port_pages`, registers and their exports in
 :mod:`chainlight.web.risk_register_pages`.
 
 Every figure is computed by :func:`chainlight.risk.scoring.score_ports` for the viewer's
@@ -39,8 +40,8 @@ from fastapi.responses import HTMLResponse
 from pydantic import BeforeValidator, Field
 
 from chainlight.model.markings import Marking
-from chainlight.risk import benchmark, incidents, registers, tiers
 from chainlight.risk import evidence as risk_evidence
+from chainlight.risk import registers, tiers
 from chainlight.risk.catalogue import Catalogue
 from chainlight.risk.model import RiskModel, RiskModelError
 from chainlight.risk.scoring import PortScore, RiskError, Scorecard, Term, score_ports
@@ -51,19 +52,13 @@ from chainlight.web.access import Viewer, current_viewer
 from chainlight.web.graph_payloads import Marking as MarkingName
 from chainlight.web.risk_payloads import (
     Band,
-    RiskAlertRef,
     RiskBenchmark,
     RiskCountries,
-    RiskFacts,
     RiskFilters,
     RiskHeatCell,
     RiskHeatmap,
-    RiskIncidentLine,
-    RiskIncidents,
     RiskMapPort,
-    RiskPortProfile,
     RiskPortScore,
-    RiskRegisterRef,
     RiskWeight,
 )
 from chainlight.web.services import Services, services
@@ -77,8 +72,6 @@ PAGE_SIZE = 50
 MAX_PAGE = 500
 #: The map shows every matching port with evidence and, of the rest, the riskiest this many.
 MAP_TOP = 150
-#: The most alerts a port profile lists.
-ALERTS_LISTED = 100
 SIZES = ("L", "M", "S", "V", "airport")
 WEIGHT_PREFIX = "w."
 
@@ -351,7 +344,7 @@ PortCode = Annotated[
 ]
 
 
-def _read(request: Request, viewer: Viewer, view: View, what: str, marking: str) -> None:
+def audit_read(request: Request, viewer: Viewer, view: View, what: str, marking: str) -> None:
     query = urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "purpose"])
     access.audit(request, viewer, "risk.read", f"{what}?{query}" if query else what, marking=marking,
                  purpose=view.purpose)
@@ -381,7 +374,7 @@ def load_benchmark(request: Request, svc: Services, viewer: Viewer, flt: Filters
                           harbour_size=p.harbour_size, kind=p.kind, evidence=p.has_evidence,
                           marking=marking_name(p.marking))
               for p in shown]
-    _read(request, viewer, view, "benchmark", card.marking)
+    audit_read(request, viewer, view, "benchmark", card.marking)
     following = flt.offset + flt.limit
     return RiskBenchmark.model_validate({
         "as_of": card.as_of.isoformat() if card.as_of else None,
@@ -395,11 +388,11 @@ def load_benchmark(request: Request, svc: Services, viewer: Viewer, flt: Filters
     })
 
 
-def _keep(request: Request, *drop: str) -> list[tuple[str, str]]:
+def keep_params(request: Request, *drop: str) -> list[tuple[str, str]]:
     return [(k, v) for k, v in request.query_params.multi_items() if k not in drop]
 
 
-def _with_purpose(url: str, view: View) -> str:
+def with_purpose(url: str, view: View) -> str:
     if not view.purpose:
         return url
     return url + ("&" if "?" in url else "?") + urlencode({"purpose": view.purpose})
@@ -411,12 +404,12 @@ def benchmark_json(request: Request, svc: ServicesDep, viewer: ViewerDep, flt: F
 
 def benchmark_page(request: Request, svc: ServicesDep, viewer: ViewerDep, flt: FiltersDep) -> HTMLResponse:
     data = load_benchmark(request, svc, viewer, flt)
-    query = urlencode(_keep(request))
+    query = urlencode(keep_params(request))
     json_url = "/risk.json" + (f"?{query}" if query else "")
     weights = [(k, v) for k, v in request.query_params.multi_items() if k.startswith(WEIGHT_PREFIX) and v.strip()]
     purpose = [("purpose", data.purpose)] if data.purpose else []
     context = {
-        "data": data, "json_url": json_url, "keep": _keep(request, "purpose"),
+        "data": data, "json_url": json_url, "keep": keep_params(request, "purpose"),
         "missing": vendor.missing(vendor.MAP), "sizes": SIZES,
         "page_url": lambda **changes: "/risk?" + urlencode(flt.pairs(**changes) + weights + purpose),
         "reset_url": "/risk?" + urlencode(flt.pairs(offset=None) + purpose),
@@ -447,9 +440,9 @@ def load_heatmap(request: Request, svc: Services, viewer: Viewer, flt: Filters) 
     used = sorted({d for p in ports for d in p.datasets})
     marking = view.reader.marking(used).value if used else Marking.CLEAR.value
     rows = [[RiskHeatCell(likelihood=lv, impact=im, ports=counts.get((lv, im), 0), band=band(lv * im),
-                          url=_with_purpose("/risk?" + urlencode(whole.pairs(likelihood=lv, impact=im)), view))
+                          url=with_purpose("/risk?" + urlencode(whole.pairs(likelihood=lv, impact=im)), view))
              for im in range(1, 6)] for lv in range(5, 0, -1)]
-    _read(request, viewer, view, "heatmap", marking)
+    audit_read(request, viewer, view, "heatmap", marking)
     return RiskHeatmap(variant=flt.variant, filters=whole.payload(), rows=rows, total=len(ports), model=card.model,
                        datasets=used, marking=marking, **view.held_back())  # type: ignore[arg-type]
 
@@ -460,139 +453,13 @@ def heatmap_json(request: Request, svc: ServicesDep, viewer: ViewerDep, flt: Fil
 
 def heatmap_page(request: Request, svc: ServicesDep, viewer: ViewerDep, flt: FiltersDep) -> HTMLResponse:
     data = load_heatmap(request, svc, viewer, flt)
-    query = urlencode(_keep(request))
+    query = urlencode(keep_params(request))
     json_url = "/risk/heatmap.json" + (f"?{query}" if query else "")
-    context = {"data": data, "keep": _keep(request, "purpose"), "sizes": SIZES,
+    context = {"data": data, "keep": keep_params(request, "purpose"), "sizes": SIZES,
                "other": "/risk/heatmap?" + urlencode(
-                   [(k, v) for k, v in _keep(request, "variant")]
+                   [(k, v) for k, v in keep_params(request, "variant")]
                    + [("variant", "inherent" if flt.variant == "residual" else "residual")])}
     return render(request, "risk_heatmap.html", context, json_url=json_url)
-
-
-# --- one port -------------------------------------------------------------------------------------
-
-
-def find_port(store: EvidenceStore, code: str) -> tuple[Any, ...] | None:
-    """The ``risk_ports`` row of a port by id or code (any case), or None."""
-    wanted = "".join(code.split())
-    rows = store.fetchall(
-        """SELECT port_id, code, name, region, harbour_size, port_security, first_port_of_entry, free_trade_zone,
-                  transit_hub FROM risk_ports WHERE port_id = ? OR code = ? ORDER BY port_id = ? DESC LIMIT 1""",
-        [wanted.casefold(), wanted.upper(), wanted.casefold()],
-    )
-    return rows[0] if rows else None
-
-
-def not_found(code: str) -> HTTPException:
-    return HTTPException(status_code=404, detail=f"No such port: {code}.")
-
-
-def _alerts(store: EvidenceStore, reader: Reader, port_id: str) -> list[RiskAlertRef]:
-    tables = {r[0] for r in store.fetchall("SELECT table_name FROM duckdb_tables()")}
-    if "risk_alert_ports" not in tables or not reader.datasets:
-        return []
-    title = "coalesce(any_value(al.title), any_value(a.rule_id))" if "alerts" in tables else "any_value(a.rule_id)"
-    join = "LEFT JOIN alerts al ON al.alert_id = a.alert_id" if "alerts" in tables else ""
-    rows = store.fetchall(
-        f"""SELECT a.alert_id, {title}, any_value(a.rule_id), max(a.score), any_value(a.datasets)
-            FROM risk_alert_ports a {join}
-            WHERE a.port_id = ? AND list_has_all(?, a.datasets)
-            GROUP BY a.alert_id ORDER BY max(a.score) DESC, a.alert_id LIMIT {ALERTS_LISTED}""",
-        [port_id, reader.datasets],
-    )
-    return [RiskAlertRef(alert_id=a, title=t, rule_id=r, score=float(s or 0.0), url=f"/alerts/{a}",
-                         datasets=sorted(d), marking=marking_name(reader.marking(list(d)).value))
-            for a, t, r, s, d in rows]
-
-
-def _missed(store: EvidenceStore, reader: Reader, port_id: str) -> int:
-    if not reader.datasets:
-        return 0
-    rows = store.fetchall(
-        "SELECT count(DISTINCT seizure_id) FROM risk_missed_seizures WHERE port_id = ? AND list_has_all(?, datasets)",
-        [port_id, reader.datasets],
-    )
-    return int(rows[0][0] or 0)
-
-
-def register_refs(svc: Services, viewer: Viewer, port_id: str) -> list[RiskRegisterRef]:
-    """The registers of this port the viewer may read, its own first."""
-    try:
-        found = registers.list_registers(svc.operational, viewer.organisation, port=port_id)
-    except registers.RegisterError:
-        return []
-    out = []
-    for r in found:
-        worst = max((row.residual for row in r.rows), default=None)
-        url = f"/risk/ports/{port_id}/register" + ("" if r.organisation == viewer.organisation
-                                                     else "?" + urlencode({"owner": r.organisation}))
-        out.append(RiskRegisterRef(organisation=r.organisation, title=r.title, marking=marking_name(r.marking.value),
-                                   rows=len(r.rows), worst_band=band(worst) if worst else None, url=url))
-    return out
-
-
-#: The incident breakdowns a port's profile shows.
-BREAKDOWNS = ("stage", "actor", "item", "consequence")
-
-
-def incident_breakdown(store: EvidenceStore, reader: Reader, model: RiskModel, port_id: str) -> RiskIncidents | None:
-    """The port's incidents by stage, actor, item and consequence: the reader's own reports exactly,
-    other organisations' with k-anonymity (:mod:`chainlight.risk.incidents`); None without any."""
-    try:
-        views = incidents.incident_views(store, reader, model.k_anonymity)
-        found = views.by_names(BREAKDOWNS, port_id)
-    except incidents.IncidentError:
-        return None
-    by = {name: [RiskIncidentLine(key=line.key, label=line.label, count=line.count.count,
-                                  display=line.count.display()) for line in b.lines] for name, b in found.items()}
-    return RiskIncidents(k=views.k, by=by, total=found[BREAKDOWNS[0]].total.display())
-
-
-def load_port(request: Request, svc: Services, viewer: Viewer, code: str) -> RiskPortProfile:
-    view = view_of(request, svc, viewer)
-    model = base_model(svc)
-    changed = requested_weights(request, model)
-    used = weighted(model, changed)
-    with risk_store(svc) as store:
-        card = scored(svc, store, view, used)
-        port = card.port(code)
-        row = find_port(store, port.port_id) if port is not None else None
-        if port is None or row is None:
-            raise not_found(code)
-        default_ranks = {p.port_id: p.rank for p in scored(svc, store, view, model).ports} if changed else {}
-        alerts = _alerts(store, view.reader, port.port_id)
-        missed = _missed(store, view.reader, port.port_id)
-        breakdown = incident_breakdown(store, view.reader, used, port.port_id)
-    standing = benchmark.benchmark_port(card, port)
-    facts = RiskFacts(region=row[3], harbour_size=row[4], port_security=row[5], first_port_of_entry=row[6],
-                      free_trade_zone=row[7], transit_hub=row[8])
-    _read(request, viewer, view, f"port:{port.port_id}", port.marking)
-    return RiskPortProfile.model_validate({
-        "score": port_score(port, default_ranks, explain=True),
-        "impact_terms": [t.as_dict() for t in port.impact_terms],
-        "control_terms": [t.as_dict() for t in port.control_terms],
-        "facts": facts, "model": card.model,
-        "as_of": card.as_of.isoformat() if card.as_of else None,
-        "previous_as_of": card.previous_as_of.isoformat() if card.previous_as_of else None,
-        "peers": [g.as_dict() for g in standing.peers], "gaps": [g.as_dict() for g in standing.gaps],
-        "incidents": breakdown, "missed_seizures": missed, "alerts": alerts,
-        "registers": register_refs(svc, viewer, port.port_id),
-        "register_url": _with_purpose(f"/risk/ports/{port.port_id}/register", view),
-        "datasets": port.datasets, "marking": port.marking, **view.held_back(),
-    })
-
-
-def port_json(code: PortCode, request: Request, svc: ServicesDep, viewer: ViewerDep) -> RiskPortProfile:
-    return load_port(request, svc, viewer, code)
-
-
-def port_page(code: PortCode, request: Request, svc: ServicesDep, viewer: ViewerDep) -> HTMLResponse:
-    data = load_port(request, svc, viewer, code)
-    query = urlencode(_keep(request))
-    json_url = f"/risk/ports/{data.score.port_id}.json" + (f"?{query}" if query else "")
-    catalogue = Catalogue.load()
-    context = {"data": data, "port": data.score, "keep": _keep(request, "purpose"), "catalogue": catalogue}
-    return render(request, "risk_port.html", context, json_url=json_url)
 
 
 # --- country tiers --------------------------------------------------------------------------------
@@ -609,7 +476,7 @@ def load_countries(request: Request, svc: Services, viewer: Viewer) -> RiskCount
         card = scored(svc, store, view, model)
         found = tiers.country_evidence(store, view.reader, ports=card.ports, dismissed=view.dismissed)
         report = tiers.country_tiers(store, view.reader, criteria, evidence=found)
-    _read(request, viewer, view, "countries", report.marking.value)
+    audit_read(request, viewer, view, "countries", report.marking.value)
     return RiskCountries.model_validate({
         "scheme": report.scheme, "criteria": report.criteria,
         "countries": [t.as_dict() for t in report.countries],
@@ -623,7 +490,7 @@ def countries_json(request: Request, svc: ServicesDep, viewer: ViewerDep) -> Ris
 
 def countries_page(request: Request, svc: ServicesDep, viewer: ViewerDep) -> HTMLResponse:
     data = load_countries(request, svc, viewer)
-    query = urlencode(_keep(request))
+    query = urlencode(keep_params(request))
     json_url = "/risk/countries.json" + (f"?{query}" if query else "")
-    return render(request, "risk_countries.html", {"data": data, "keep": _keep(request, "purpose")},
+    return render(request, "risk_countries.html", {"data": data, "keep": keep_params(request, "purpose")},
                   json_url=json_url)

@@ -29,19 +29,10 @@ from chainlight.risk.catalogue import Catalogue
 from chainlight.risk.registers import Register, RegisterError
 from chainlight.web import access
 from chainlight.web.access import Viewer, current_viewer
-from chainlight.web.risk_pages import (
-    PortCode,
-    View,
-    band,
-    find_port,
-    marking_name,
-    not_found,
-    register_refs,
-    risk_store,
-    view_of,
-)
+from chainlight.web.risk_pages import PortCode, View, band, marking_name, risk_store, view_of
 from chainlight.web.risk_payloads import Register as RegisterPayload
 from chainlight.web.risk_payloads import RegisterHeatCell, RiskRegisterPage
+from chainlight.web.risk_port_pages import find_port, not_found, register_refs
 from chainlight.web.services import Services, services
 from chainlight.web.templating import render
 

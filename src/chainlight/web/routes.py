@@ -32,6 +32,7 @@ from chainlight.web import (
     review_pages,
     risk_incidents,
     risk_pages,
+    risk_port_pages,
     risk_register_pages,
     routemap,
     search,
@@ -188,8 +189,8 @@ ROUTES: tuple[Route, ...] = (
         errors=(422, 428, 503),
     ),
     Route("/map", routemap.map_page, "map", "The trade and seizure route map"),
-    # --- risk pages (helper E; risk_pages, risk_register_pages): the port integrity benchmark, the heat map,
-    # port profiles, registers with their exports and forms, country tiers. Pages and their JSON twins.
+    # --- risk pages (helper E; risk_pages, risk_port_pages, risk_register_pages): the port integrity
+    # benchmark, the heat map, port profiles, registers with their exports and forms, country tiers.
     Route(
         "/risk.json", risk_pages.benchmark_json, "risk_json",
         "Ports ranked by residual corruption risk (filters, paging, w.KEY=NUMBER weight changes), with the map's "
@@ -208,11 +209,11 @@ ROUTES: tuple[Route, ...] = (
     ),
     Route("/risk/countries", risk_pages.countries_page, "risk_countries", "Country accountability tiers"),
     Route(
-        "/risk/ports/{code}.json", risk_pages.port_json, "risk_port_json",
+        "/risk/ports/{code}.json", risk_port_pages.port_json, "risk_port_json",
         "One port's score with its full explanation, facts, peers, gaps, evidence tied to it and registers",
         RiskPortProfile, errors=(404, 409, 422, 428, 503),
     ),
-    Route("/risk/ports/{code}", risk_pages.port_page, "risk_port", "A port's risk profile"),
+    Route("/risk/ports/{code}", risk_port_pages.port_page, "risk_port", "A port's risk profile"),
     Route(
         "/risk/ports/{code}/register.json", risk_register_pages.register_json, "risk_register_json",
         "A port's risk register (the viewer's own, a draft seeded from evidence, or ?owner='s), with heat maps",
