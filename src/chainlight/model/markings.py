@@ -9,7 +9,7 @@ marking always wins when evidence is combined, and processing never downgrades a
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -93,3 +93,39 @@ def visible_datasets(datasets: Iterable[DatasetAccess], organisation: str) -> fr
 def derived_visible(evidence: Iterable[str], visible: frozenset[str]) -> bool:
     """A derived fact is shown only when every dataset of its evidence is visible."""
     return all(name in visible for name in evidence)
+
+
+#: Schemata whose records only the organisation owning their dataset may read one by one.
+#:
+#: A MACN-style corruption incident report (``Incident``: port, date, process stage, demanding
+#: actor, item demanded) never names the ship, but one report is often enough to tell which
+#: ship it was: few ships call at a small port in a given month, and the reporter's own crew
+#: and agents know the story. Reporters share incidents with the platform on the promise that
+#: other organisations see them only as k-anonymous aggregates (``chainlight.risk.incidents``,
+#: the risk scores), however open the dataset's marking is: GREEN lets the whole community
+#: count them, not read them. So every path that shows single records (search, entity
+#: profiles, relations and timelines, ``export ftm``, the graph) leaves out records of these
+#: schemata from datasets the reader's organisation does not own, exactly as if they did not
+#: exist. A schema that extends one of these must be listed too.
+OWNER_ONLY_SCHEMATA: frozenset[str] = frozenset({"Incident"})
+
+
+def owned_datasets(datasets: Iterable[DatasetAccess], organisation: str) -> frozenset[str]:
+    """Names of the datasets ``organisation`` owns: the only ones whose owner-only records it reads."""
+    return frozenset(d.name for d in datasets if d.owner == organisation)
+
+
+def readable_record(
+    schema: str, datasets: Iterable[str], organisation: str, access: Mapping[str, DatasetAccess]
+) -> bool:
+    """Whether ``organisation`` may read, one by one, a record of ``schema`` that rests on
+    ``datasets``: every dataset must be visible to it (an unregistered one hides the record),
+    and for an owner-only schema (:data:`OWNER_ONLY_SCHEMATA`) every dataset must be its own."""
+    names = list(datasets)
+    for name in names:
+        found = access.get(name)
+        if found is None or not found.visible_to(organisation):
+            return False
+    if schema not in OWNER_ONLY_SCHEMATA:
+        return True
+    return all(access[name].owner == organisation for name in names)

@@ -3,6 +3,12 @@
 What goes in, per (entity, dataset) *record* (so that need-to-know can be applied per dataset
 at read time, as on every other read path):
 
+- ``datasets``: two numbers per dataset, one for its records that everyone who may see the
+  dataset reads and one for its owner-only records (:data:`chainlight.model.markings.OWNER_ONLY_SCHEMATA`,
+  e.g. incident reports), which only the owner organisation reads one by one. Records, postings
+  and facets are all keyed by these numbers, so a reader who does not own the dataset simply
+  never reads the second one: the rule costs nothing at query time and, as for a hidden
+  dataset, changes no result, count or order that reader sees;
 - ``records``: schema, caption, display names, countries, first and last seen, and every
   statement of the record (id, property, type, value, first/last seen, origin) as one JSON
   array, found by entity id (not compressed: zlib's set-up per record cost more than the rest
@@ -42,11 +48,12 @@ import numpy.typing as npt
 import orjson
 
 from chainlight.model.ftm import model
+from chainlight.model.markings import OWNER_ONLY_SCHEMATA
 from chainlight.search import text
 from chainlight.store.evidence import EvidenceStore
 
 #: Bump when the file's layout changes: an index of another version counts as missing.
-FORMAT = 3
+FORMAT = 4
 INDEX_FILE = "search.sqlite"
 #: At most this many names (keys) per record go into the name index.
 MAX_KEYS = 16
@@ -67,7 +74,8 @@ class IndexBuildError(RuntimeError):
 
 DDL = (
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-    "CREATE TABLE datasets (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)",
+    "CREATE TABLE datasets (id INTEGER PRIMARY KEY, name TEXT NOT NULL, owner_only INTEGER NOT NULL, "
+    "UNIQUE (name, owner_only))",
     """CREATE TABLE records (
         id INTEGER PRIMARY KEY,
         entity_id TEXT NOT NULL,
@@ -312,7 +320,8 @@ S_ID, S_PROP, S_TYPE, S_VALUE, S_LANG, S_ORIGINAL, S_FIRST, S_LAST, S_ORIGIN, S_
 
 
 def _insert_records(
-    store: EvidenceStore, con: sqlite3.Connection, datasets: dict[str, int], progress: Progress
+    store: EvidenceStore, con: sqlite3.Connection, datasets: dict[str, int], owner_only: dict[str, int],
+    progress: Progress,
 ) -> tuple[_Keys, _Records, int]:
     total = int(store.scalar("SELECT count(*) FROM (SELECT DISTINCT entity_id, dataset FROM statements)"))
     advance = progress("reading records", total)
@@ -361,7 +370,7 @@ def _insert_records(
                 if key and key not in seen:
                     seen.add(key)
                     keys.add(number, position, key)
-            ds = datasets[dataset]
+            ds = owner_only[dataset] if schema in OWNER_ONLY_SCHEMATA else datasets[dataset]
             recs.add(entity_id, ds, schema, normal(caption) or caption.lower(), countries)
             out.append((
                 number, entity_id, ds, schema, caption, orjson.dumps(shown).decode(), orjson.dumps(countries).decode(),
@@ -550,8 +559,10 @@ def build(store: EvidenceStore, path: Path, *, progress: Progress | None = None)
                 con.execute(ddl)
             names = [r[0] for r in store.fetchall("SELECT DISTINCT dataset FROM statements ORDER BY 1")]
             datasets = {name: i for i, name in enumerate(names)}
-            con.executemany("INSERT INTO datasets VALUES (?, ?)", [(i, n) for n, i in datasets.items()])
-            keys, recs, records = _insert_records(store, con, datasets, progress)
+            owner_only = {name: len(names) + i for i, name in enumerate(names)}
+            con.executemany("INSERT INTO datasets VALUES (?, ?, 0)", [(i, n) for n, i in datasets.items()])
+            con.executemany("INSERT INTO datasets VALUES (?, ?, 1)", [(i, n) for n, i in owner_only.items()])
+            keys, recs, records = _insert_records(store, con, datasets, owner_only, progress)
             _insert_postings(con, keys, recs, progress)
             _insert_arrays(con, recs)
             _insert_resolution(store, con, progress)

@@ -16,13 +16,14 @@ records naming it (incoming, with the other ends of relationship entities such a
 ``Ownership`` or ``Payment``); alerts are shown when every dataset they derive from is
 visible; the timeline holds the dated values of the entity and of its incoming relations. A
 related entity with no visible record is named by its id alone, which is what the visible
-statement says, and nothing else about it is read.
+statement says, and nothing else about it is read. Owner-only records (incident reports) of
+datasets the reader does not own are not visible records in this sense: they are read nowhere.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -281,11 +282,13 @@ def resolve_id(
     requested: str,
     visible: Mapping[str, DatasetAccessInfo],
     verdicts: Sequence[clusters.Verdict],
+    owned: Collection[str] = frozenset(),
 ) -> tuple[list[str], str]:
     """The reader's cluster for an entity id or a canonical id; :class:`NotVisible` when the
     reader sees no record of it. A canonical id is accepted only when it is the id the reader's
-    own view gives that cluster, so ids of clusters that hidden evidence shapes answer 404."""
-    numbers = [index.datasets[d] for d in visible if d in index.datasets]
+    own view gives that cluster, so ids of clusters that hidden evidence shapes answer 404.
+    Owner-only records (incident reports) count only in the reader's ``owned`` datasets."""
+    numbers = sorted(index.numbers(visible, owned))
     if numbers and _visible_records(con, [requested], numbers):
         return view_cluster(con, index, requested, visible, verdicts)
     if index.has_resolution and numbers:
@@ -338,10 +341,12 @@ def _common_schema(schemata: Iterable[str]) -> str:
 class _Reader:
     """One profile's reads, with the dataset names and their owners and markings at hand."""
 
-    def __init__(self, con: sqlite3.Connection, index: Loaded, visible: Mapping[str, DatasetAccessInfo]) -> None:
+    def __init__(
+        self, con: sqlite3.Connection, index: Loaded, visible: Mapping[str, DatasetAccessInfo], owned: Collection[str]
+    ) -> None:
         self.con = con
         self.visible = visible
-        self.names = {number: name for name, number in index.datasets.items() if name in visible}
+        self.names = index.numbers(visible, owned)
         self.numbers = sorted(self.names)
         self.used: set[str] = set()
 
@@ -380,10 +385,16 @@ def profile(
     verdicts: Sequence[clusters.Verdict],
     *,
     max_relations: int = MAX_RELATIONS,
+    owned: Collection[str] = frozenset(),
 ) -> Profile:
-    """The profile of ``requested`` (an entity id, or a canonical id of the reader's view)."""
-    members, canonical = resolve_id(con, index, requested, visible, verdicts)
-    reader = _Reader(con, index, visible)
+    """The profile of ``requested`` (an entity id, or a canonical id of the reader's view).
+
+    ``owned`` names the reader organisation's own datasets: owner-only records (incident
+    reports, :data:`chainlight.model.markings.OWNER_ONLY_SCHEMATA`) of any other dataset are
+    read nowhere, neither as the entity (:class:`NotVisible`, as for a missing one) nor among
+    the relations and timeline of another (a port's incidents)."""
+    members, canonical = resolve_id(con, index, requested, visible, verdicts, owned)
+    reader = _Reader(con, index, visible, owned)
     records = _visible_records(con, members, reader.numbers)
     if not records:
         raise NotVisible(f"no such entity: {requested}")

@@ -10,7 +10,9 @@ distinct entities among the matches, with every filter applied.
 
 Need-to-know holds because nothing outside the visible datasets is ever read: postings, their
 sizes (used to choose trigrams) and records are all per dataset, so a hidden dataset changes
-neither the results nor the counts nor the order of anything a reader sees.
+neither the results nor the counts nor the order of anything a reader sees. Owner-only records
+(incident reports) have a dataset number of their own, read only for the reader's own datasets,
+so the same holds for other organisations' incident reports.
 
 Very common trigrams are expensive to merge and say little. When the query's trigrams hold
 more than :data:`MAX_POSTINGS` postings in all, only the rarest are merged into candidates
@@ -25,7 +27,7 @@ Without a query, search browses: every visible record passing the filters, by ca
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -91,17 +93,17 @@ class Page:
     datasets: list[str] = field(default_factory=list)
 
 
-def _allowed(index: Loaded, visible: Mapping[str, Marking], filters: Filters) -> dict[int, str]:
-    """Dataset numbers of the index the reader may search, narrowed by the dataset and marking
-    filters; a filter naming something hidden or unknown leaves nothing (as a missing one would)."""
+def _allowed(
+    index: Loaded, visible: Mapping[str, Marking], filters: Filters, owned: Collection[str]
+) -> dict[int, str]:
+    """Dataset numbers of the index the reader may search (owner-only records of its own datasets
+    only: :meth:`Loaded.numbers`), narrowed by the dataset and marking filters; a filter naming
+    something hidden or unknown leaves nothing (as a missing one would)."""
     out = {}
-    for name, marking in visible.items():
-        number = index.datasets.get(name)
-        if number is None:
-            continue
+    for number, name in index.numbers(visible, owned).items():
         if filters.dataset is not None and name != filters.dataset:
             continue
-        if filters.marking is not None and marking.value != filters.marking:
+        if filters.marking is not None and visible[name].value != filters.marking:
             continue
         out[number] = name
     return out
@@ -266,6 +268,9 @@ def _facets(
     rows, codes = _countries_of(index, records)
     country = _distinct_counts(entity[rows], codes, len(index.countries))
     dataset = np.bincount(index.record_dataset[records].astype(np.int64), minlength=max(allowed, default=0) + 1)
+    per_name: dict[str, int] = {}  # a dataset's shared and owner-only numbers count as one dataset
+    for number, name in allowed.items():
+        per_name[name] = per_name.get(name, 0) + int(dataset[number])
     markings = {m: i for i, m in enumerate(Marking)}
     marking_of = np.zeros(max(allowed, default=0) + 1, dtype=np.int64)
     for number, name in allowed.items():
@@ -278,7 +283,7 @@ def _facets(
     return {
         "schema": ranked(list(zip(index.schemata, schema.tolist(), strict=False))),
         "country": ranked(list(zip(index.countries, country.tolist(), strict=False))),
-        "dataset": ranked([(allowed[n], int(dataset[n])) for n in allowed if n < len(dataset)]),
+        "dataset": ranked(list(per_name.items())),
         "marking": ranked([(m.value, int(marking[i])) for m, i in markings.items()]),
     }
 
@@ -325,9 +330,13 @@ def search(
     *,
     offset: int = 0,
     limit: int = 20,
+    owned: Collection[str] = frozenset(),
 ) -> Page:
-    """One page of entities matching ``query`` (every visible entity when it is blank), with facets."""
-    allowed = _allowed(index, visible, filters)
+    """One page of entities matching ``query`` (every visible entity when it is blank), with facets.
+
+    ``owned`` names the reader organisation's own datasets: only their owner-only records
+    (incident reports) are searched; those of other organisations' datasets are not."""
+    allowed = _allowed(index, visible, filters, owned)
     key, codes, positions = text.query_grams(query)
     approximate = False
     found: dict[int, tuple[float, int]] = {}  # record -> (score, position of the name that matched)
@@ -357,7 +366,7 @@ def search(
         records, best, best_key = records[keep], best[keep], best_key[keep]
         ordered = records[np.lexsort((index.caption_rank[records], -best))]
     else:
-        lookup = np.zeros(max(len(index.datasets), 1), dtype=bool)
+        lookup = np.zeros(max(index.dataset_numbers, 1), dtype=bool)
         lookup[list(allowed)] = True
         mask = lookup[index.record_dataset]
         records = np.flatnonzero(mask).astype(np.int64)

@@ -17,6 +17,7 @@ import os
 import sqlite3
 import threading
 from collections import OrderedDict
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,7 +76,10 @@ class Loaded:
     build_id: str
     built_at: str
     evidence_mtime_ns: int
+    #: Dataset name -> the number of its records that everyone who may see the dataset reads.
     datasets: dict[str, int]
+    #: Dataset name -> the number of its owner-only records (read by the owner organisation alone).
+    owner_only: dict[str, int]
     schemata: tuple[str, ...]
     countries: tuple[str, ...]
     threshold: float | None
@@ -99,6 +103,25 @@ class Loaded:
     @property
     def has_resolution(self) -> bool:
         return self.threshold is not None
+
+    @property
+    def dataset_numbers(self) -> int:
+        """How many dataset numbers there are (each dataset has two: see :meth:`numbers`)."""
+        return len(self.datasets) + len(self.owner_only)
+
+    def numbers(self, visible: Iterable[str], owned: Collection[str]) -> dict[int, str]:
+        """The dataset numbers a reader reads, with their dataset names: the shared records of
+        every visible dataset, and the owner-only records (incident reports,
+        :data:`chainlight.model.markings.OWNER_ONLY_SCHEMATA`) of the visible datasets it owns."""
+        out: dict[int, str] = {}
+        for name in visible:
+            number = self.datasets.get(name)
+            if number is None:
+                continue
+            out[number] = name
+            if name in owned and name in self.owner_only:
+                out[self.owner_only[name]] = name
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +151,7 @@ def _load(con: sqlite3.Connection, identity: tuple[int, int, int]) -> Loaded:
     meta = dict(con.execute("SELECT key, value FROM meta").fetchall())
     if meta.get("format") != str(FORMAT):
         raise IndexMissing("the search index is of another version: run 'chainlight index'")
+    rows = con.execute("SELECT id, name, owner_only FROM datasets").fetchall()
     arrays: dict[str, Any] = {
         name: np.frombuffer(data, dtype=np.dtype(dtype))
         for name, dtype, data in con.execute("SELECT name, dtype, data FROM arrays")
@@ -137,7 +161,8 @@ def _load(con: sqlite3.Connection, identity: tuple[int, int, int]) -> Loaded:
         build_id=meta.get("build_id", ""),
         built_at=meta["built_at"],
         evidence_mtime_ns=int(meta.get("evidence_mtime_ns", "0")),
-        datasets={name: i for i, name in con.execute("SELECT id, name FROM datasets")},
+        datasets={name: i for i, name, only in rows if not only},
+        owner_only={name: i for i, name, only in rows if only},
         schemata=tuple(orjson.loads(meta["schemata"])),
         countries=tuple(orjson.loads(meta["countries"])),
         threshold=float(meta["threshold"]) if "threshold" in meta else None,

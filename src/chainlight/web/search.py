@@ -8,7 +8,8 @@ build it. Dataset markings and sharing are read from the operational store on ev
 so a change of marking or sharing group applies at once, without rebuilding the index.
 
 Need-to-know is applied per record: search reads only the postings and records of visible
-datasets, and a profile is built from visible records only, merged over the viewer's own
+datasets (and owner-only records, such as incident reports, of the viewer's own datasets
+alone), and a profile is built from those records only, merged over the viewer's own
 resolution view (:func:`chainlight.search.profile.view_cluster`). An entity with no visible
 record answers 404 exactly like an unknown id. A profile whose data is marked RED or
 AMBER+STRICT asks for a purpose (:func:`access.require_purpose`); every search and every
@@ -159,6 +160,12 @@ def _visible(svc: Services, viewer: Viewer) -> dict[str, VisibleDataset]:
     return {d.name: d for d in access.visible_datasets(svc.operational, viewer)}
 
 
+def _owned(visible: dict[str, VisibleDataset], viewer: Viewer) -> frozenset[str]:
+    """The visible datasets the viewer's organisation owns: only their owner-only records
+    (incident reports, :data:`chainlight.model.markings.OWNER_ONLY_SCHEMATA`) are read one by one."""
+    return frozenset(name for name, d in visible.items() if d.owner == viewer.organisation)
+
+
 def _verdicts(svc: Services) -> list[clusters.Verdict]:
     """The standing judgements, as :func:`chainlight.resolve.service.verdicts` gives them (the
     latest per pair, undone ones left out), in one plain query."""
@@ -190,7 +197,7 @@ def load_search(
     snap = _snapshot(index)
     page = search_query.search(
         snap.index, snap.con, {name: d.marking for name, d in visible.items()}, q, filters,
-        offset=offset, limit=limit,
+        offset=offset, limit=limit, owned=_owned(visible, viewer),
     )
     detail = orjson.dumps({k: v for k, v in (("schema", filters.schema), ("country", filters.country),
                                              ("dataset", filters.dataset), ("marking", filters.marking),
@@ -274,7 +281,7 @@ def load_profile(request: Request, entity_id: str) -> EntityProfile:
     snap = _snapshot(index)
     verdicts = _verdicts(svc) if snap.index.has_resolution else []
     try:
-        found = profiles.profile(snap.con, snap.index, entity_id, visible, verdicts)
+        found = profiles.profile(snap.con, snap.index, entity_id, visible, verdicts, owned=_owned(visible, viewer))
     except profiles.NotVisible:
         raise HTTPException(status_code=404, detail=f"No such entity: {entity_id}.") from None
     purpose = access.require_purpose(request, found.marking)
