@@ -1,5 +1,7 @@
 """Turn vertices and edges of a reader's view into what a result shows: captions, schemata,
-datasets and the evidence behind each edge, read from the store for the visible datasets only."""
+datasets and the evidence behind each edge, read from the store for the visible datasets only
+(and owner-only records, such as incident reports, from the reader's own datasets only:
+:meth:`GraphView.readable_nodes`)."""
 
 from __future__ import annotations
 
@@ -20,10 +22,8 @@ def vertex_of(store: EvidenceStore, view: GraphView, entity_id: str) -> int | No
     if v is not None:
         return v
     members = view.entity_ids(view.canonical(entity_id))
-    seen = store.scalar(
-        "SELECT count(*) FROM graph_nodes WHERE entity_id = ANY(?) AND dataset = ANY(?)",
-        [members, list(view.visible)],
-    )
+    readable, params = view.readable_nodes()
+    seen = store.scalar(f"SELECT count(*) FROM graph_nodes WHERE entity_id = ANY(?) AND {readable}", [members, *params])
     if not seen:
         raise NotInGraph(f"no such entity: {entity_id}")
     return None
@@ -32,9 +32,9 @@ def vertex_of(store: EvidenceStore, view: GraphView, entity_id: str) -> int | No
 def caption_of(store: EvidenceStore, view: GraphView, entity_id: str) -> str:
     """The caption of a visible entity that may have no vertex (no visible edge)."""
     members = view.entity_ids(view.canonical(entity_id))
+    readable, params = view.readable_nodes()
     found = store.scalar(
-        "SELECT min(caption) FROM graph_nodes WHERE entity_id = ANY(?) AND dataset = ANY(?)",
-        [members, list(view.visible)],
+        f"SELECT min(caption) FROM graph_nodes WHERE entity_id = ANY(?) AND {readable}", [members, *params]
     )
     return str(found or entity_id)
 
@@ -59,10 +59,11 @@ def nodes(store: EvidenceStore, view: GraphView, vertices: Iterable[int]) -> dic
     }
     if not by_entity:
         return out
+    readable, params = view.readable_nodes()
     rows = store.fetchall(
-        "SELECT entity_id, dataset, caption, country FROM graph_nodes "
-        "WHERE entity_id = ANY(?) AND dataset = ANY(?) ORDER BY entity_id, dataset",
-        [list(by_entity), list(view.visible)],
+        f"SELECT entity_id, dataset, caption, country FROM graph_nodes "
+        f"WHERE entity_id = ANY(?) AND {readable} ORDER BY entity_id, dataset",
+        [list(by_entity), *params],
     )
     for entity, dataset, caption, country in rows:
         node = out[by_entity[entity]]
@@ -99,11 +100,12 @@ def edges(store: EvidenceStore, view: GraphView, edge_ids: Sequence[int]) -> dic
         )
     }
     evidence_ids = sorted({d[0] for d in details.values()})
+    readable, params = view.readable_nodes()
     captions = dict(
         store.fetchall(
-            "SELECT entity_id, min(caption) FROM graph_nodes WHERE entity_id = ANY(?) AND dataset = ANY(?) "
+            f"SELECT entity_id, min(caption) FROM graph_nodes WHERE entity_id = ANY(?) AND {readable} "
             "GROUP BY entity_id",
-            [evidence_ids, list(view.visible)],
+            [evidence_ids, *params],
         )
     )
     out: dict[int, dict[str, Any]] = {}

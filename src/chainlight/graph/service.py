@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from chainlight.graph import build
 from chainlight.graph.view import GraphView, load
-from chainlight.model.markings import DatasetAccess, Marking
+from chainlight.model.markings import DatasetAccess, Marking, owned_datasets
 from chainlight.resolve import clusters, service
 from chainlight.store.evidence import EvidenceStore
 
@@ -56,7 +56,8 @@ def reader_view(
     require_built(store)
     visible = sorted(a.name for a in access if a.visible_to(organisation))
     markings: dict[str, Marking] = {a.name: a.marking for a in access}
-    return load(store, visible, aliases(store, verdicts, visible), markings)
+    owned = sorted(owned_datasets(access, organisation))
+    return load(store, visible, aliases(store, verdicts, visible), markings, owned=owned)
 
 
 class ViewCache:
@@ -76,8 +77,10 @@ class ViewCache:
     ) -> GraphView:
         require_built(store)  # before state_key reads graph_state
         visible = tuple(sorted(a.name for a in access if a.visible_to(organisation)))
+        owned = tuple(sorted(owned_datasets(access, organisation)))  # owner-only records differ per owner
         markings = tuple(sorted((a.name, a.marking.value) for a in access))
-        key = (visible, markings, state_key(store), tuple(sorted((v.left, v.right, v.verdict) for v in verdicts)))
+        judged = tuple(sorted((v.left, v.right, v.verdict) for v in verdicts))
+        key = (visible, owned, markings, state_key(store), judged)
         with self._lock:
             found = self._views.get(key)
             if found is not None:

@@ -8,6 +8,12 @@ store only for the few nodes and edges a result names.
 Nothing about an invisible dataset enters a view: an edge is loaded only when every dataset
 of its evidence is visible and both of its ends have a statement in a visible dataset, and a
 shared-identifier node is kept only when at least two visible entities point at it.
+
+Owner-only records (incident reports, :data:`chainlight.model.markings.OWNER_ONLY_SCHEMATA`)
+enter a view only from the datasets the reader's organisation owns: a node of such a schema
+from another organisation's dataset is not seen (so its edges, such as ``Incident:port``, go
+with it), nor is an edge whose evidence is such a record. A port's neighbours, paths,
+communities and exports therefore never list another organisation's incident reports.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from chainlight.graph import relations as rel
-from chainlight.model.markings import Marking, most_restrictive
+from chainlight.model.markings import OWNER_ONLY_SCHEMATA, Marking, most_restrictive
 from chainlight.store.evidence import EvidenceStore
 
 #: Shared-identifier nodes with more visible entities than this are left out (a registered
@@ -109,7 +115,19 @@ class GraphView:
     target: npt.NDArray[np.int64]
     visible: tuple[str, ...]
     markings: dict[str, Marking]
+    #: The visible datasets the reader's organisation owns (its own owner-only records are read).
+    owned: tuple[str, ...] = ()
     cache: dict[Hashable, Any] = field(default_factory=dict)
+
+    def readable_nodes(self, column_prefix: str = "") -> tuple[str, list[Any]]:
+        """A condition on ``graph_nodes`` rows (and its parameters) that keeps the rows this
+        reader may read: visible datasets, and owner-only schemata from owned datasets only.
+        Every lookup of captions, schemata or existence in ``graph_nodes`` adds it."""
+        p = column_prefix
+        return (
+            f"{p}dataset = ANY(?) AND (NOT list_contains(?, {p}schema) OR list_contains(?, {p}dataset))",
+            [list(self.visible), sorted(OWNER_ONLY_SCHEMATA), list(self.owned)],
+        )
 
     # -- identity ------------------------------------------------------------------------
 
@@ -204,11 +222,16 @@ def load(
     alias: dict[str, str],
     markings: dict[str, Marking],
     *,
+    owned: Sequence[str] = (),
     shared_cap: int = SHARED_CAP,
 ) -> GraphView:
     """Load the view for a reader who sees ``visible`` datasets, with ``alias`` mapping merged
-    entity ids to their canonical id (entities absent from it stand for themselves)."""
+    entity ids to their canonical id (entities absent from it stand for themselves). Owner-only
+    records (incident reports) come only from the visible datasets in ``owned``, the reader
+    organisation's own."""
     visible_list = sorted(set(visible))
+    owned_list = sorted(set(owned) & set(visible_list))
+    owner_only = sorted(OWNER_ONLY_SCHEMATA)
     merged = {k: v for k, v in alias.items() if k != v}
     con = store.con
     con.register(
@@ -218,8 +241,9 @@ def load(
     con.execute(
         "CREATE OR REPLACE TEMP TABLE gv_seen AS SELECT entity_id, "
         "coalesce(min(schema) FILTER (WHERE schema <> 'LegalEntity'), min(schema)) AS schema "
-        "FROM graph_nodes WHERE dataset = ANY(?) GROUP BY entity_id",
-        [visible_list],
+        "FROM graph_nodes WHERE dataset = ANY(?) AND (NOT list_contains(?, schema) OR list_contains(?, dataset)) "
+        "GROUP BY entity_id",
+        [visible_list, owner_only, owned_list],
     )
     con.execute(
         """CREATE OR REPLACE TEMP TABLE gv_edges AS
@@ -230,8 +254,9 @@ def load(
         LEFT JOIN gv_alias a ON a.entity_id = e.source
         LEFT JOIN gv_alias b ON b.entity_id = e.target
         WHERE list_has_all(?, e.datasets)
+          AND (NOT list_contains(?, split_part(e.relation, ':', 1)) OR list_has_all(?, e.datasets))
           AND e.source IN (SELECT entity_id FROM gv_seen) AND e.target IN (SELECT entity_id FROM gv_seen)""",
-        [visible_list],
+        [visible_list, owner_only, owned_list],
     )
     con.execute(
         """DELETE FROM gv_edges WHERE derived AND t IN (
@@ -310,6 +335,7 @@ def load(
         target=tgt.astype(np.int64),
         visible=tuple(visible_list),
         markings=dict(markings),
+        owned=tuple(owned_list),
     )
 
 
