@@ -20,15 +20,19 @@ import pytest
 from fastapi.testclient import TestClient
 
 from chainlight import pipeline
+from chainlight.model.markings import Marking
+from chainlight.risk import evidence
 from chainlight.risk.model import RiskModel
 from chainlight.risk.scoring import score_ports
 from chainlight.settings import Settings
 from chainlight.store import access_log
+from chainlight.store.evidence import EvidenceStore
 from chainlight.web.access import PURPOSE_HEADER
 from chainlight.web.app import create_app
 from tests.support.risk_world import build_risk_world
 
 PURPOSE = "case 7: port integrity review"
+SECRET_AIRPORT = "fiu-airport"
 #: Fields that say what was held back, and so differ between a reader holding data back and one without it.
 HELD = ("held_back", "held_back_marking", "purpose")
 
@@ -37,7 +41,16 @@ HELD = ("held_back", "held_back_marking", "purpose")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     tmp = tmp_path_factory.mktemp("risk-pages")
     settings = Settings.load(tmp / "home", f"sqlite:///{tmp / 'home' / 'chainlight.db'}").ensure()
-    return build_risk_world(settings, tmp)
+    build_risk_world(settings, tmp)
+    # An airport that only a RED report names: the FIU's alone to know of.
+    secret = tmp / "fiu-airport.csv"
+    secret.write_text("incident_id,port,country,date,process_stage,demanding_actor,item_demanded\n"
+                      "FIU-ZNZ-1,ZNZ,TZ,2024-05-01,cargo clearance,customs,cash\n", encoding="utf-8")
+    pipeline.ingest(settings, "csv", [secret], dataset=SECRET_AIRPORT, marking=Marking.RED, owner="fiu",
+                    options={"mapping": "incidents"})
+    with EvidenceStore(settings.evidence_path) as store:
+        evidence.build(store, home=settings.home)
+    return settings
 
 
 @pytest.fixture(scope="module")
@@ -199,13 +212,30 @@ def tzdar_incidents(body: dict[str, Any]) -> str:
     return found
 
 
+def test_a_port_only_red_evidence_names_is_unknown_to_others(clients: dict[str, TestClient]) -> None:
+    """Zanzibar airport joins the risk tables because the FIU's RED report names it: nobody else may
+    learn that, from a list, a count or a rank."""
+    local, told = clients["local"], clients["fiu-purpose"]
+    everything = get(local, "/risk.json", limit=500, offset=3500)
+    assert "airport-znz" not in {p["port_id"] for p in everything["ports"]}
+    assert get(local, "/risk/ports/ZNZ.json", 404) == get(local, "/risk/ports/ZZQQX.json", 404) | {
+        "error": "No such port: ZNZ."}
+    assert get(clients["fiu"], "/risk/ports/ZNZ.json", 404)["error"] == "No such port: ZNZ."  # held back
+    known = get(told, "/risk/ports/ZNZ.json")["score"]
+    assert known["datasets"] == [SECRET_AIRPORT] and known["marking"] == "RED"
+    assert get(told, "/risk.json")["total"] == everything["total"] + 1
+    ranks = [p["rank"] for p in everything["ports"]]
+    assert ranks == list(range(3501, 3501 + len(ranks)))  # no gap where the airport would rank
+    assert sum(c["ports"] for row in get(local, "/risk/heatmap.json")["rows"] for c in row) == everything["total"]
+
+
 def test_without_a_purpose_the_owners_red_data_is_held_back(clients: dict[str, TestClient]) -> None:
     fiu = clients["fiu"]
     held = get(fiu, "/risk.json", evidence="true")
-    assert (held["held_back"], held["held_back_marking"], held["purpose"]) == (1, "RED", None)
+    assert (held["held_back"], held["held_back_marking"], held["purpose"]) == (2, "RED", None)  # both RED datasets
     assert "fiu-incidents" not in held["datasets"] and held["marking"] == "GREEN"
     page = fiu.get("/risk", params={"evidence": "true"})
-    assert 'id="risk-purpose"' in page.text and "1 dataset marked RED is held back" in " ".join(page.text.split())
+    assert 'id="risk-purpose"' in page.text and "2 datasets marked RED are held back" in " ".join(page.text.split())
     assert '<input type="hidden" name="evidence" value="true">' in page.text
     shown = fiu.get("/risk", params={"evidence": "true", "purpose": "case 8"})
     assert 'id="risk-purpose-given"' in shown.text and 'id="risk-purpose"' not in shown.text
@@ -380,7 +410,7 @@ def test_a_register_drawn_from_red_evidence_asks_for_a_purpose(clients: dict[str
     draft = get(told, "/risk/ports/TZDAR/register.json")["risk_register"]
     assert draft["draft"] and draft["marking"] == "RED" and "fiu-incidents" in draft["evidence_datasets"]
     held = get(bare, "/risk/ports/TZDAR/register.json")  # without a purpose the draft leaves the RED reports out
-    assert held["held_back"] == 1 and "fiu-incidents" not in held["risk_register"]["evidence_datasets"]
+    assert held["held_back"] == 2 and "fiu-incidents" not in held["risk_register"]["evidence_datasets"]
     kept = told.post("/risk/ports/TZDAR/register/save", data={}, follow_redirects=False)
     assert kept.status_code == 303
     assert get(told, "/risk/ports/TZDAR/register.json")["risk_register"]["marking"] == "RED"

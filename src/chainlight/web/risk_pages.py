@@ -32,6 +32,7 @@ from collections import OrderedDict
 from collections.abc import Hashable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from typing import Annotated, Any, Literal, cast
 from urllib.parse import urlencode
 
@@ -40,6 +41,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BeforeValidator, Field
 
 from chainlight.model.markings import Marking
+from chainlight.reference import ports as reference_ports
 from chainlight.risk import evidence as risk_evidence
 from chainlight.risk import registers, tiers
 from chainlight.risk.catalogue import Catalogue
@@ -218,8 +220,43 @@ def scored(svc: Services, store: EvidenceStore, view: View, model: RiskModel) ->
             card = score_ports(store, reader, model, dismissed=set(view.dismissed))
         except RiskError as exc:
             raise HTTPException(status_code=409, detail=f"{str(exc)[:1].upper()}{str(exc)[1:]}.") from None
+        card = known_to(store, reader, card)
         CACHE.put(key, card)
     return card
+
+
+@cache
+def _reference_ports() -> frozenset[str]:
+    return frozenset(p.entity_id for p in reference_ports.all_ports())
+
+
+def known_to(store: EvidenceStore, reader: Reader, card: Scorecard) -> Scorecard:
+    """The scorecard without the ports the reader does not know of, ranked again.
+
+    The World Port Index ports are everyone's; an airport or unlisted port joins the risk tables
+    when any evidence names it, so one named only by evidence the reader may not see would give
+    that evidence away (it would be listed, counted, and push the ports below it down a rank).
+    """
+    reference = _reference_ports()
+    extra = [p.port_id for p in card.ports if p.port_id not in reference]
+    if not extra:
+        return card
+    visible = reader.datasets
+    named = {r[0] for r in store.fetchall(
+        """SELECT port_id FROM risk_incidents WHERE port_id = ANY($1) AND dataset = ANY($2)
+           UNION SELECT port_id FROM risk_assessments WHERE port_id = ANY($1) AND dataset = ANY($2)
+           UNION SELECT port_id FROM risk_missed_seizures WHERE port_id = ANY($1) AND list_has_all($2, datasets)
+           UNION SELECT port_id FROM risk_route_exposure WHERE port_id = ANY($1) AND list_has_all($2, datasets)
+           UNION SELECT port_id FROM risk_alert_ports WHERE port_id = ANY($1) AND list_has_all($2, datasets)""",
+        [extra, visible],
+    )} if visible else set()
+    ports = [p for p in card.ports if p.port_id in reference or p.port_id in named]
+    if len(ports) == len(card.ports):
+        return card
+    for rank, port in enumerate(ports, start=1):
+        port.rank = rank
+    return Scorecard(ports=ports, as_of=card.as_of, previous_as_of=card.previous_as_of, model=card.model,
+                     weights=card.weights, caps=card.caps, datasets=card.datasets, marking=card.marking)
 
 
 # --- ports as the pages show them -------------------------------------------------------------------
