@@ -194,19 +194,29 @@ def export_ftm(
     database_url: DatabaseOption = None,
     organisation: ViewerOption = "local",
 ) -> None:
-    """FollowTheMoney entities as JSON lines on stdout, from the datasets the organisation may see."""
+    """FollowTheMoney entities as JSON lines on stdout, from the datasets the organisation may see.
+
+    Incident reports are exported only from the organisation's own datasets: others see them
+    only as the k-anonymous aggregates of 'chainlight risk'."""
     from chainlight import pipeline
     from chainlight.store.entities import iter_entities
     from chainlight.store.evidence import EvidenceStore
 
     settings = _settings(home, database_url)
-    visible = pipeline.visible_datasets(settings, organisation)
+    operational = pipeline.open_operational(settings)
+    try:
+        access = operational.dataset_access()
+    finally:
+        operational.dispose()
+    visible = [a.name for a in access if a.visible_to(organisation)]
+    # Owner-only records (chainlight.model.markings.OWNER_ONLY_SCHEMATA) of others' datasets stay out.
+    not_owned = [a.name for a in access if a.visible_to(organisation) and a.owner != organisation]
     unknown = sorted(set(dataset or []) - set(visible))
     if unknown:  # the same answer for a hidden dataset as for one that does not exist
         raise typer.BadParameter(f"no such dataset: {', '.join(unknown)}", param_hint="--dataset")
     with EvidenceStore(settings.evidence_path, read_only=True) as store:
         write = sys.stdout.write
-        for proxy in iter_entities(store, list(dataset or visible)):
+        for proxy in iter_entities(store, list(dataset or visible), not_owned=not_owned):
             write(json.dumps(proxy.to_dict(), ensure_ascii=False, sort_keys=True))
             write("\n")
 

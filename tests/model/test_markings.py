@@ -1,11 +1,14 @@
 import pytest
 
 from chainlight.model.markings import (
+    OWNER_ONLY_SCHEMATA,
     DatasetAccess,
     Marking,
     MarkingError,
     derived_visible,
     most_restrictive,
+    owned_datasets,
+    readable_record,
     visible_datasets,
 )
 
@@ -55,3 +58,23 @@ def test_derived_fact_needs_all_its_evidence() -> None:
     visible = frozenset({"trade", "permits"})
     assert derived_visible(["trade", "permits"], visible)
     assert not derived_visible(["trade", "goaml"], visible)
+
+
+def test_incident_reports_are_read_one_by_one_by_their_owner_only() -> None:
+    access = {
+        "macn-incidents": DatasetAccess("macn-incidents", "shipowners", Marking.GREEN),
+        "registry": DatasetAccess("registry", "customs", Marking.GREEN),
+        "secret": DatasetAccess("secret", "fiu", Marking.RED),
+    }
+    assert "Incident" in OWNER_ONLY_SCHEMATA
+    # GREEN lets everyone see the dataset, but not read its incident reports one by one.
+    assert readable_record("Incident", ["macn-incidents"], "shipowners", access)
+    assert not readable_record("Incident", ["macn-incidents"], "customs", access)
+    assert readable_record("Port", ["macn-incidents"], "customs", access)
+    # Other schemata follow the dataset's marking alone.
+    assert readable_record("Company", ["registry"], "shipowners", access)
+    assert not readable_record("Company", ["secret"], "customs", access)
+    # An incident resting on another organisation's dataset too, or on an unregistered one, is not readable.
+    assert not readable_record("Incident", ["macn-incidents", "registry"], "shipowners", access)
+    assert not readable_record("Incident", ["unregistered"], "shipowners", access)
+    assert owned_datasets(access.values(), "customs") == {"registry"}

@@ -8,6 +8,7 @@ from typing import Any
 from followthemoney.exc import InvalidData
 
 from chainlight.model.ftm import model
+from chainlight.model.markings import OWNER_ONLY_SCHEMATA
 from chainlight.store.evidence import EvidenceStore
 
 BATCH = 50_000
@@ -31,14 +32,25 @@ def _assemble(entity_id: str, rows: list[tuple[str, str, str]]) -> Any:
 
 
 def iter_entities(
-    store: EvidenceStore, datasets: Sequence[str] | None = None, entity_ids: Sequence[str] | None = None
+    store: EvidenceStore,
+    datasets: Sequence[str] | None = None,
+    entity_ids: Sequence[str] | None = None,
+    *,
+    not_owned: Sequence[str] = (),
 ) -> Iterator[Any]:
-    """Yield one FtM proxy per entity id, built from statements of ``datasets`` (all if None)."""
+    """Yield one FtM proxy per entity id, built from statements of ``datasets`` (all if None).
+
+    ``not_owned`` names the datasets the reader's organisation does not own: their owner-only
+    records (incident reports, :data:`chainlight.model.markings.OWNER_ONLY_SCHEMATA`) are left
+    out, so an entity that is only such a record is not yielded at all."""
     where = ["TRUE"]
     params: list[Any] = []
     if datasets is not None:
         where.append("dataset = ANY(?)")
         params.append(list(datasets))
+    if not_owned:
+        where.append("NOT (schema = ANY(?) AND dataset = ANY(?))")
+        params.extend([sorted(OWNER_ONLY_SCHEMATA), list(not_owned)])
     if entity_ids is not None:
         where.append("entity_id = ANY(?)")
         params.append(list(entity_ids))
@@ -62,7 +74,9 @@ def iter_entities(
     cursor.close()
 
 
-def get_entity(store: EvidenceStore, entity_id: str, datasets: Sequence[str] | None = None) -> Any | None:
-    for proxy in iter_entities(store, datasets, [entity_id]):
+def get_entity(
+    store: EvidenceStore, entity_id: str, datasets: Sequence[str] | None = None, *, not_owned: Sequence[str] = ()
+) -> Any | None:
+    for proxy in iter_entities(store, datasets, [entity_id], not_owned=not_owned):
         return proxy
     return None
