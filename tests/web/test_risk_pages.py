@@ -227,6 +227,10 @@ def test_a_port_only_red_evidence_names_is_unknown_to_others(clients: dict[str, 
     ranks = [p["rank"] for p in everything["ports"]]
     assert ranks == list(range(3501, 3501 + len(ranks)))  # no gap where the airport would rank
     assert sum(c["ports"] for row in get(local, "/risk/heatmap.json")["rows"] for c in row) == everything["total"]
+    # Any airport of the reference data may be mapped in a register: Zanzibar reads as another would.
+    znz, other = (get(local, f"/risk/ports/{code}/register.json")["risk_register"] for code in ("ZNZ", "JRO"))
+    assert znz["rows"] == other["rows"] == [] and znz["notes"] == other["notes"]
+    assert get(local, "/risk/ports/border-secret/register.json", 404)["error"] == "No such port: border-secret."
 
 
 def test_without_a_purpose_the_owners_red_data_is_held_back(clients: dict[str, TestClient]) -> None:

@@ -241,15 +241,7 @@ def known_to(store: EvidenceStore, reader: Reader, card: Scorecard) -> Scorecard
     extra = [p.port_id for p in card.ports if p.port_id not in reference]
     if not extra:
         return card
-    visible = reader.datasets
-    named = {r[0] for r in store.fetchall(
-        """SELECT port_id FROM risk_incidents WHERE port_id = ANY($1) AND dataset = ANY($2)
-           UNION SELECT port_id FROM risk_assessments WHERE port_id = ANY($1) AND dataset = ANY($2)
-           UNION SELECT port_id FROM risk_missed_seizures WHERE port_id = ANY($1) AND list_has_all($2, datasets)
-           UNION SELECT port_id FROM risk_route_exposure WHERE port_id = ANY($1) AND list_has_all($2, datasets)
-           UNION SELECT port_id FROM risk_alert_ports WHERE port_id = ANY($1) AND list_has_all($2, datasets)""",
-        [extra, visible],
-    )} if visible else set()
+    named = named_by_evidence(store, reader, extra)
     ports = [p for p in card.ports if p.port_id in reference or p.port_id in named]
     if len(ports) == len(card.ports):
         return card
@@ -257,6 +249,19 @@ def known_to(store: EvidenceStore, reader: Reader, card: Scorecard) -> Scorecard
         port.rank = rank
     return Scorecard(ports=ports, as_of=card.as_of, previous_as_of=card.previous_as_of, model=card.model,
                      weights=card.weights, caps=card.caps, datasets=card.datasets, marking=card.marking)
+
+
+def named_by_evidence(store: EvidenceStore, reader: Reader, port_ids: list[str]) -> set[str]:
+    """Those of ``port_ids`` that a risk evidence row the reader may read names."""
+    visible = reader.datasets
+    return {r[0] for r in store.fetchall(
+        """SELECT port_id FROM risk_incidents WHERE port_id = ANY($1) AND dataset = ANY($2)
+           UNION SELECT port_id FROM risk_assessments WHERE port_id = ANY($1) AND dataset = ANY($2)
+           UNION SELECT port_id FROM risk_missed_seizures WHERE port_id = ANY($1) AND list_has_all($2, datasets)
+           UNION SELECT port_id FROM risk_route_exposure WHERE port_id = ANY($1) AND list_has_all($2, datasets)
+           UNION SELECT port_id FROM risk_alert_ports WHERE port_id = ANY($1) AND list_has_all($2, datasets)""",
+        [port_ids, visible],
+    )} if visible and port_ids else set()
 
 
 # --- ports as the pages show them -------------------------------------------------------------------

@@ -27,9 +27,11 @@ from chainlight.model.markings import Marking
 from chainlight.risk import register_export, registers
 from chainlight.risk.catalogue import Catalogue
 from chainlight.risk.registers import Register, RegisterError
+from chainlight.rules.alerts import Reader
+from chainlight.store.evidence import EvidenceStore
 from chainlight.web import access
 from chainlight.web.access import Viewer, current_viewer
-from chainlight.web.risk_pages import PortCode, View, band, marking_name, risk_store, view_of
+from chainlight.web.risk_pages import PortCode, View, band, marking_name, named_by_evidence, risk_store, view_of
 from chainlight.web.risk_payloads import Register as RegisterPayload
 from chainlight.web.risk_payloads import RegisterHeatCell, RiskRegisterPage
 from chainlight.web.risk_port_pages import find_port, not_found, register_refs
@@ -45,12 +47,26 @@ OwnerQuery = Annotated[
 MARKINGS = tuple(m.value for m in Marking)
 
 
-def _port_id(svc: Services, code: str) -> str:
-    with risk_store(svc) as store:
-        row = find_port(store, code)
-    if row is None:
+def register_port(store: EvidenceStore, reader: Reader, code: str) -> str:
+    """The port a register maps: any port or airport of the reference data, or one that risk
+    evidence the reader may read names (404 otherwise, as for an unknown code, so a port that
+    only hidden evidence names stays unknown)."""
+    try:
+        port = registers.resolve_port(code)
+    except registers.RegisterError:
+        port = None
+    if port is not None and port.info is not None:
+        return port.port_id
+    row = find_port(store, code)
+    if row is None or not named_by_evidence(store, reader, [str(row[0])]):
         raise not_found(code)
     return str(row[0])
+
+
+def _port_id(request: Request, svc: Services, viewer: Viewer, code: str) -> str:
+    view = view_of(request, svc, viewer)
+    with risk_store(svc) as store:
+        return register_port(store, view.reader, code)
 
 
 def the_register(request: Request, svc: Services, viewer: Viewer, code: str,
@@ -58,10 +74,7 @@ def the_register(request: Request, svc: Services, viewer: Viewer, code: str,
     """The register the page shows, the view it was read in, and the port id."""
     view = view_of(request, svc, viewer)
     with risk_store(svc) as store:
-        row = find_port(store, code)
-        if row is None:
-            raise not_found(code)
-        port_id = str(row[0])
+        port_id = register_port(store, view.reader, code)
         try:
             if owner and owner != viewer.organisation:
                 found = registers.get_register(svc.operational, viewer.organisation, port_id, owner=owner)
@@ -201,7 +214,7 @@ def _day(value: str | None) -> date | None:
 def _changed(request: Request, svc: Services, viewer: Viewer, code: str, what: str, change: Any) -> Response:
     """Run one change of the viewer's own register; 303 back to its page, or the page with the reason (422)."""
     access.require_role(viewer, "analyst")
-    port_id = _port_id(svc, code)
+    port_id = _port_id(request, svc, viewer, code)
     try:
         change(port_id)
     except RegisterError as exc:
