@@ -227,6 +227,10 @@ def test_a_port_only_red_evidence_names_is_unknown_to_others(clients: dict[str, 
     ranks = [p["rank"] for p in everything["ports"]]
     assert ranks == list(range(3501, 3501 + len(ranks)))  # no gap where the airport would rank
     assert sum(c["ports"] for row in get(local, "/risk/heatmap.json")["rows"] for c in row) == everything["total"]
+    # Country evidence counts the ports the reader knows of.
+    tanzania = [c for c in get(local, "/risk/countries.json")["countries"] if c["country"] == "tz"]
+    told_tanzania = [c for c in get(told, "/risk/countries.json")["countries"] if c["country"] == "tz"]
+    assert tanzania[0]["evidence"]["ports"] + 1 == told_tanzania[0]["evidence"]["ports"]
     # Any airport of the reference data may be mapped in a register: Zanzibar reads as another would.
     znz, other = (get(local, f"/risk/ports/{code}/register.json")["risk_register"] for code in ("ZNZ", "JRO"))
     assert znz["rows"] == other["rows"] == [] and znz["notes"] == other["notes"]

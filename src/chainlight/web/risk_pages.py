@@ -28,10 +28,10 @@ from __future__ import annotations
 
 import math
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Hashable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import Annotated, Any, Literal, cast
 from urllib.parse import urlencode
@@ -517,6 +517,10 @@ def load_countries(request: Request, svc: Services, viewer: Viewer) -> RiskCount
     with risk_store(svc) as store:
         card = scored(svc, store, view, model)
         found = tiers.country_evidence(store, view.reader, ports=card.ports, dismissed=view.dismissed)
+        # Ports per country as the reader knows them (the scorecard leaves out those only hidden
+        # evidence names), not every row of the risk tables.
+        known = Counter(p.country for p in card.ports if p.country)
+        found = {c: replace(e, ports=known.get(c, 0)) for c, e in found.items()}
         report = tiers.country_tiers(store, view.reader, criteria, evidence=found)
     audit_read(request, viewer, view, "countries", report.marking.value)
     return RiskCountries.model_validate({
