@@ -26,7 +26,7 @@ from chainlight.settings import Settings
 from chainlight.store.operational import OperationalStore
 
 if TYPE_CHECKING:
-    from chainlight.risk.registers import Register
+    from chainlight.risk.registers import ControlEntry, Register
 
 PortArgument = Annotated[str, typer.Argument(help="Port: UN/LOCODE (KEMBA), IATA code (NBO) or id (port-kemba).")]
 StageArgument = Annotated[str, typer.Argument(help="Process stage (catalogue key or a synonym).")]
@@ -194,7 +194,7 @@ def _print_register(shown: Register) -> None:
         table.add_row(
             str(numbers[(r.stage, r.actor)]), _e(catalogue.label("stages", r.stage)),
             _e(catalogue.label("actors", r.actor)), _e(r.owner or ""), rating(r.likelihood, r.impact),
-            _e("\n".join(r.factors)), _e("\n".join(f"{c.control}: {c.status}" for c in r.controls)),
+            _e(_first(r.factors)), _e(_controls_summary(r.controls)),
             rating(r.residual_l, r.residual_i),
             f"{open_actions} open / {len(r.actions)}" if r.actions else "",
             f"{last.kind} {last.on}" if last else "",
@@ -219,6 +219,24 @@ def _print_register(shown: Register) -> None:
             table.add_row(str(n), str(v.on), v.kind, _e(v.reviewer or "(on saving)"), rating(v.likelihood, v.impact),
                           _e(v.note or ""))
         out.print(table)
+
+
+def _first(factors: tuple[str, ...]) -> str:
+    """The first factor (the evidence count, for seeded rows), with how many more --json shows."""
+    if not factors:
+        return ""
+    return factors[0] + (f" (+{len(factors) - 1} more)" if len(factors) > 1 else "")
+
+
+def _controls_summary(controls: tuple[ControlEntry, ...]) -> str:
+    """Controls in place or planned by name, the others counted per status."""
+    named = [f"{c.control}: {c.status}" for c in controls if c.status in ("in-place", "planned")]
+    counts: dict[str, int] = {}
+    for c in controls:
+        if c.status not in ("in-place", "planned"):
+            counts[c.status] = counts.get(c.status, 0) + 1
+    rest = ", ".join(f"{n} {status}" for status, n in counts.items())
+    return "\n".join([*named, rest] if rest else named)
 
 
 def _done(shown: Register, message: str, as_json: bool) -> None:

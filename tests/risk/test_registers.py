@@ -21,6 +21,7 @@ INCIDENTS = [  # dataset, port, stage, actor, item, consequence, month, incident
     ("macn", "port-kemba", "vessel-clearance", "pilot", "cigarettes", "fine", "2026-08-01", 1),
     ("macn", "port-kemba", "release", "terminal-operator", "cash", "delay", "2020-01-01", 50),  # too old
     ("macn", "port-tzdar", "release", "customs", "cash", "delay", "2026-08-01", 40),  # another port
+    ("macn", "port-cnsha", "release", "customs", "cash", "delay", "2023-08-01", 9),  # only old reports there
     ("fiu-red", "port-kemba", "release", "customs", "cash", "seizure", "2026-05-01", 30),  # RED dataset
 ]
 ASSESSMENTS = [  # dataset, id, port, control, framework, status, score, date, evidence
@@ -135,6 +136,16 @@ def test_seeded_from_what_the_reader_may_see(sqlite_ops: OperationalStore, evide
     assert {c.control: c.status for c in pilot.controls}["incident-escalation"] == "absent"
     assert [v.kind for v in inspection.reviews] == ["initial"]
     assert draft.evidence_datasets == ("audit", "macn") and draft.marking is Marking.AMBER
+
+
+def test_the_window_ends_at_the_readers_newest_evidence(sqlite_ops: OperationalStore,
+                                                         evidence: EvidenceStore) -> None:
+    shanghai = rr.seed_register(evidence, reader(sqlite_ops, "ngo"), "port-cnsha")
+    assert shanghai.rows == () and shanghai.evidence_datasets == ()
+    assert any("no incidents" in note for note in shanghai.notes)
+    dar = rr.seed_register(evidence, reader(sqlite_ops, "ngo"), "TZDAR")
+    assert [(r.likelihood, r.incidents) for r in dar.rows] == [(5, 40)]
+    assert dar.rows[0].factors[0] == "40 incidents reported in 2026-08 (macn)"
 
 
 def test_a_register_drawn_from_red_evidence_is_red(sqlite_ops: OperationalStore, evidence: EvidenceStore) -> None:

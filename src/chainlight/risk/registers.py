@@ -59,8 +59,9 @@ DEFAULT_MARKING = Marking.AMBER
 BANDS = ((20, "critical"), (10, "high"), (5, "medium"), (1, "low"))
 
 #: Evidence seeding. Incidents counted in a cell over the last EVIDENCE_WINDOW_MONTHS months of
-#: the reader's evidence at the port (up to its newest month, not the wall clock) give the
-#: inherent likelihood: (at least this many incidents, likelihood class), highest first.
+#: the reader's evidence (up to the newest month of any incident it may see, not the wall clock,
+#: as the scoring model's ``as_of: latest``) give the inherent likelihood:
+#: (at least this many incidents, likelihood class), highest first.
 #: 1 = rare is left to cells without any report: a reported demand is at least "unlikely".
 EVIDENCE_WINDOW_MONTHS = 36
 LIKELIHOOD_FROM_INCIDENTS = ((20, 5), (5, 4), (2, 3), (1, 2))
@@ -506,9 +507,9 @@ def seed_register(store: EvidenceStore, reader: Reader, port: str, catalogue: Ca
         raise RegisterError("no risk evidence in the evidence store: run 'chainlight risk build' first")
     cells = store.fetchall(
         f"""
-        WITH v AS (SELECT * FROM risk_incidents WHERE port_id = ? AND dataset = ANY(?)),
-             edge AS (SELECT max(month) - INTERVAL {EVIDENCE_WINDOW_MONTHS} MONTH AS since, max(month) AS latest
-                      FROM v),
+        WITH seen AS (SELECT * FROM risk_incidents WHERE dataset = ANY($2)),
+             v AS (SELECT * FROM seen WHERE port_id = $1),
+             edge AS (SELECT max(month) - INTERVAL {EVIDENCE_WINDOW_MONTHS} MONTH AS since FROM seen),
              w AS (SELECT v.* FROM v, edge WHERE edge.since IS NULL OR v.month IS NULL OR v.month > edge.since)
         SELECT stage, actor, 'total' AS what, NULL AS value, sum(incidents)::BIGINT,
                list(DISTINCT dataset ORDER BY dataset), min(month), max(month)
@@ -539,7 +540,8 @@ def seed_register(store: EvidenceStore, reader: Reader, port: str, catalogue: Ca
         likelihood = likelihood_from_incidents(count)
         entry = catalogue.stages.get(stage)
         impact = entry.impact if entry is not None else DEFAULT_IMPACT
-        period = f" between {first:%Y-%m} and {last:%Y-%m}" if first and last else ""
+        period = "" if not (first and last) else (
+            f" in {first:%Y-%m}" if f"{first:%Y-%m}" == f"{last:%Y-%m}" else f" between {first:%Y-%m} and {last:%Y-%m}")
         factors = [f"{count} incident{'s' if count != 1 else ''} reported{period} ({', '.join(datasets)})"]
         for what, label in (("item", "demanded"), ("consequence", "refusal led to")):
             found = sorted(details.get((stage, actor, what), []), key=lambda x: (-x[1], x[0]))
