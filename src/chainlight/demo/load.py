@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from chainlight.demo.sources import TASKFORCE, TASKFORCE_MEMBERS
-from chainlight.demo.world import ManifestEntry, WorldManifest, generate_world
+from chainlight.demo.world import GENERATOR_VERSION, IndexEntry, ManifestEntry, WorldManifest, generate_world
 from chainlight.model.markings import Marking
 from chainlight.settings import Settings
 
@@ -34,6 +34,7 @@ class LoadSummary:
     graph: str = ""
     alerts: str = ""
     risk: str = ""
+    indices: str = ""
     search: str = ""
 
 
@@ -46,7 +47,10 @@ def _existing(world_dir: Path, seed: int) -> WorldManifest | None:
         return None
     if manifest.seed != seed or manifest.scale != 1 or not manifest.truth_path.is_file():
         return None
-    if not all((world_dir / f.path).is_file() for f in manifest.files):
+    if manifest.version != GENERATOR_VERSION:  # an older generator planted less: write it again
+        return None
+    paths = [f.path for f in manifest.files] + [i.path for i in manifest.indices]
+    if not all((world_dir / path).is_file() for path in paths):
         return None
     return manifest
 
@@ -101,6 +105,7 @@ def load_world(settings: Settings, world_dir: Path, seed: int, console: Console)
                 summary.datasets.get(dataset, 0) + report.statements_added + report.records_added
             )
             progress.advance(task, len(entries))
+    summary.indices = _indices(settings, world_dir, manifest.indices, console)
     with console.status("rebuilding projections"):
         pipeline.rebuild_projections(settings)
     console.print(
@@ -156,6 +161,38 @@ def _risk(settings: Settings, console: Console) -> str:
         report = evidence.build(store, home=settings.home)
     line = (f"risk: {report.ports:,} ports, {report.incidents:,} incidents, {report.assessments:,} assessments, "
             f"{report.alert_ports:,} alert-port links")
+    console.print(line)
+    return line
+
+
+def _indices(settings: Settings, world_dir: Path, entries: list[IndexEntry], console: Console) -> str:
+    """Load the world's country indices with their declarations (the demo's one is synthetic,
+    made up by the generator: real indices are licensed and never shipped)."""
+    from chainlight.risk.indices import IndexSpec, load_index
+
+    lines = []
+    for entry in entries:
+        spec = IndexSpec(
+            entry.index,
+            entry.dataset,
+            entry.label,
+            entry.minimum,
+            entry.maximum,
+            entry.higher_is_riskier,
+            source=entry.source,
+            licence=entry.licence,
+        )
+        with console.status(f"loading the country index {entry.index}"):
+            report = load_index(
+                settings,
+                world_dir / entry.path,
+                spec,
+                marking=Marking.parse(entry.marking),
+                owner=entry.owner,
+                label=entry.path,
+            )
+        lines.append(f"{entry.label}: {report.records_added} values")
+    line = "country indices: " + ("; ".join(lines) if lines else "none")
     console.print(line)
     return line
 

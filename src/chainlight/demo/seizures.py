@@ -3,13 +3,18 @@
 Planted: a syndicate ships the two tusks of one elephant in separate consignments from the
 same port within about ten months (Wasser et al.); when both consignments are seized the
 tusks match as the same individual, which links the seizures, their shipments and the
-syndicate. Other seizures are background enforcement with no link.
+syndicate. Also planted: missed opportunities, syndicate consignments that passed the
+corrupt hotspot ports undetected and were seized further down the route (at the port of
+discharge, or at a transit port), which is how seizure data points at the ports that let
+contraband through. Other seizures are background enforcement with no link.
 """
 
 from __future__ import annotations
 
+import csv
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 from itertools import pairwise
 from pathlib import Path
@@ -17,7 +22,7 @@ from pathlib import Path
 from chainlight.demo import names, routes
 from chainlight.demo.actors import SOURCE_COUNTRIES, TRANSIT_COUNTRIES, Cast, Syndicate
 from chainlight.demo.shipments import DAYS, START
-from chainlight.demo.sources import MATCH_COLUMNS, SAMPLE_COLUMNS, SEIZURE_COLUMNS, SEIZURES, CsvSource
+from chainlight.demo.sources import CUSTOMS, MATCH_COLUMNS, SAMPLE_COLUMNS, SEIZURE_COLUMNS, SEIZURES, CsvSource
 from chainlight.demo.taxa import TRAFFICKED, Taxon
 from chainlight.demo.truth import Truth
 from chainlight.model.identity import dataset_key
@@ -39,6 +44,26 @@ CONCEALMENTS = (
     "plastic pellets",
     "frozen fish",
 )
+#: Missed opportunities are seized inside the port scores' three-year window (which ends with
+#: the newest month of evidence, December 2023) and never after the incidents end, so they
+#: do not move the window.
+MISSED_FROM = date(2021, 3, 1)
+MISSED_UNTIL = date(2023, 11, 30)
+
+
+@dataclass(frozen=True, slots=True)
+class Voyage:
+    """A consignment's route as its bill of lading or air waybill declares it."""
+
+    document: str
+    mode: str
+    loading: str
+    transits: tuple[str, ...]
+    discharge: str
+    departure: date
+    arrival: date
+    origin: str
+    destination: str
 
 
 class SeizureWriter:
@@ -64,6 +89,7 @@ class SeizureWriter:
         mode: str,
         document: str = "",
         suspects: list[str] | None = None,
+        voyage: Voyage | None = None,
     ) -> str:
         rng = self.rng
         self.count += 1
@@ -108,9 +134,13 @@ class SeizureWriter:
             weight_kg=round(quantity * rng.uniform(0.5, 12), 1),
             concealment=rng.choice(CONCEALMENTS),
             transport_mode=mode,
-            origin_countries=rng.choice(SOURCE_COUNTRIES),
-            transit_countries=rng.choice(TRANSIT_COUNTRIES),
-            destination_countries=rng.choice(("CN", "VN", "HK")),
+            origin_countries=voyage.origin if voyage else rng.choice(SOURCE_COUNTRIES),
+            transit_countries=(
+                ";".join(dict.fromkeys(_country_of(t) for t in voyage.transits))
+                if voyage
+                else rng.choice(TRANSIT_COUNTRIES)
+            ),
+            destination_countries=voyage.destination if voyage else rng.choice(("CN", "VN", "HK")),
             document_number=document,
             suspect_ids=";".join(ids),
             suspect_names=";".join(written),
@@ -153,10 +183,16 @@ def write_seizures(
     syndicate_shipments: dict[str, list[tuple[str, str, str, date, Taxon]]],
     background: int,
     advance: Callable[[int], None],
+    *,
+    hotspots: Sequence[str] = (),
+    missed: int = 0,
 ) -> list[Path]:
+    """Syndicate seizures linked by DNA, background seizures, then ``missed`` missed
+    opportunities that passed ``hotspots`` (written last, so the others stay as they were)."""
     w = SeizureWriter(rng, cast, truth, out_dir)
+    dna_seized: set[str] = set()
     for syndicate in cast.syndicates:
-        _syndicate_seizures(rng, w, syndicate, syndicate_shipments.get(syndicate.key, []))
+        dna_seized |= _syndicate_seizures(rng, w, syndicate, syndicate_shipments.get(syndicate.key, []))
     for _ in range(background):
         country = rng.choice(("KE", "TZ", "UG", "NG", "MZ", "VN", "MY", "HK", "TH"))
         codes = routes.SEAPORTS.get(country) or routes.AIRPORTS[country]
@@ -166,13 +202,16 @@ def write_seizures(
         if taxon.terms[0][0] in ("TUS", "SCA") and rng.random() < 0.5:
             w.sample(seizure_id, taxon, when, rng.choice(ORIGIN_AREAS))
     advance(background)
+    if missed:
+        _missed_opportunities(rng, w, cast, syndicate_shipments, hotspots, missed, dna_seized)
     return w.close()
 
 
 def _syndicate_seizures(
     rng: random.Random, w: SeizureWriter, syndicate: Syndicate, shipments: list[tuple[str, str, str, date, Taxon]]
-) -> None:
-    """Seize pairs of the syndicate's consignments from one port within ~10 months and link them by DNA."""
+) -> set[str]:
+    """Seize pairs of the syndicate's consignments from one port within ~10 months and link them
+    by DNA; returns the documents of the consignments seized."""
     ordered = sorted(shipments, key=lambda s: (s[1], s[3], s[0]))
     pairs = []
     for a, b in pairwise(ordered):
@@ -214,6 +253,96 @@ def _syndicate_seizures(
         )
     if linked:
         w.truth.pattern("dna_linked_seizures", syndicate=syndicate.key, links=linked)
+    return {doc for link in linked for doc in link["shipments"]}
+
+
+def read_voyages(out_dir: Path, documents: set[str]) -> dict[str, Voyage]:
+    """The declared routes of ``documents``, read back from the customs bills of lading the
+    flows wrote (the seizing agency works from the same document)."""
+    voyages: dict[str, Voyage] = {}
+    with (out_dir / CUSTOMS.name / "bills_of_lading.csv").open(encoding="utf-8", newline="") as fh:
+        for row in csv.DictReader(fh):
+            if row["document_number"] not in documents:
+                continue
+            voyages[row["document_number"]] = Voyage(
+                row["document_number"],
+                row["transport_mode"],
+                row["port_of_loading"],
+                tuple(t for t in row["transit_ports"].split(";") if t),
+                row["port_of_discharge"],
+                date.fromisoformat(row["departure_date"]),
+                date.fromisoformat(row["arrival_date"]),
+                row["origin_country"],
+                row["destination_country"],
+            )
+    return voyages
+
+
+def _missed_opportunities(
+    rng: random.Random,
+    w: SeizureWriter,
+    cast: Cast,
+    syndicate_shipments: dict[str, list[tuple[str, str, str, date, Taxon]]],
+    hotspots: Sequence[str],
+    count: int,
+    exclude: set[str],
+) -> None:
+    """Seize ``count`` syndicate consignments after they passed a hotspot port undetected.
+
+    Hotspots take turns, so each is passed by some seized consignment when the routes allow.
+    Most are seized at the port of discharge: the port of loading and every transit port
+    missed them. One in three whose loading port is the hotspot is seized at its last transit
+    port instead: only the loading port missed it (the order of transits is not recorded, so
+    the risk evidence cannot tell which transits came before)."""
+    shipments = {
+        doc: (syndicate, taxon)
+        for syndicate in cast.syndicates
+        for doc, _, _, _, taxon in syndicate_shipments.get(syndicate.key, [])
+        if doc not in exclude
+    }
+    voyages = read_voyages(w.out_dir, set(shipments))
+    candidates = sorted(
+        (v for v in voyages.values() if v.departure >= MISSED_FROM and v.arrival <= MISSED_UNTIL),
+        key=lambda v: v.document,
+    )
+    hot = set(hotspots)
+    taken: set[str] = set()
+    used_syndicates: set[str] = set()
+    for n in range(count):
+        free = [v for v in candidates if v.document not in taken]
+        hotspot = hotspots[n % len(hotspots)] if hotspots else ""
+        pool = (
+            [v for v in free if hotspot in (v.loading, *v.transits)]
+            or [v for v in free if hot & {v.loading, *v.transits}]
+            or free
+        )
+        fresh = [v for v in pool if shipments[v.document][0].key not in used_syndicates]
+        if not pool:
+            break
+        voyage = rng.choice(fresh or pool)
+        taken.add(voyage.document)
+        syndicate, taxon = shipments[voyage.document]
+        used_syndicates.add(syndicate.key)
+        if voyage.transits and voyage.loading == hotspot and n % 3 == 2:
+            port, missed = voyage.transits[-1], [voyage.loading]
+            when = voyage.departure + timedelta(days=rng.randrange(1, max(2, (voyage.arrival - voyage.departure).days)))
+        else:
+            port, missed = voyage.discharge, [voyage.loading, *voyage.transits]
+            when = voyage.arrival + timedelta(days=rng.randrange(0, 4))
+        suspects = [syndicate.members[0], syndicate.exporters[0]]
+        seizure_id = w.seizure(
+            when, port, _country_of(port), taxon, voyage.mode, voyage.document, suspects, voyage=voyage
+        )
+        w.truth.pattern(
+            "missed_opportunities",
+            seizure=seizure_id,
+            shipment=voyage.document,
+            syndicate=syndicate.key,
+            date=when.isoformat(),
+            seized_at=port,
+            ports_missed=missed,
+            hotspots_missed=sorted(hot.intersection(missed)),
+        )
 
 
 def _country_of(code: str) -> str:

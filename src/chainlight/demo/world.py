@@ -20,11 +20,12 @@ import orjson
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from chainlight.demo import risk as demo_risk
 from chainlight.demo.actors import CastSize, build_cast
 from chainlight.demo.finance import write_payments
 from chainlight.demo.investigation import write_investigation
 from chainlight.demo.ownership import write_ownership
-from chainlight.demo.risk import write_risk
+from chainlight.demo.risk import choose_hotspots, write_risk, write_synthetic_index
 from chainlight.demo.seizures import write_seizures
 from chainlight.demo.shipments import write_flows
 from chainlight.demo.sources import (
@@ -44,9 +45,12 @@ from chainlight.demo.sources import (
 from chainlight.demo.trade import write_trade
 from chainlight.demo.truth import Truth
 
-GENERATOR_VERSION = 1
+#: 2: missed opportunities, concrete controls with re-assessments, and the synthetic country index.
+GENERATOR_VERSION = 2
 #: Folders the generator owns inside the output directory (cleared before writing).
 DATASET_FOLDERS = (UNEP_WCMC, CUSTOMS, PERMITS, FIU, REGISTRY, SEIZURES, INVESTIGATION, INCIDENTS, ASSESSMENTS)
+#: Other folders it owns: country indices (loaded with their declaration, not ingested).
+OTHER_FOLDERS = ("indices",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +98,42 @@ class ManifestEntry:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class IndexEntry:
+    """A country index file in the world and the declaration it is loaded with
+    (``chainlight.risk.indices.load_index``): indices are not ingested like the sources in
+    ``files``, so they are listed apart and readers that only know ``files`` are unaffected."""
+
+    path: str
+    index: str
+    dataset: str
+    label: str
+    minimum: float
+    maximum: float
+    higher_is_riskier: bool
+    source: str
+    licence: str
+    owner: str
+    marking: str
+    synthetic: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "index": self.index,
+            "dataset": self.dataset,
+            "label": self.label,
+            "minimum": self.minimum,
+            "maximum": self.maximum,
+            "higher_is_riskier": self.higher_is_riskier,
+            "source": self.source,
+            "licence": self.licence,
+            "owner": self.owner,
+            "marking": self.marking,
+            "synthetic": self.synthetic,
+        }
+
+
 @dataclass(slots=True)
 class WorldManifest:
     out_dir: Path
@@ -102,6 +142,8 @@ class WorldManifest:
     files: list[ManifestEntry] = field(default_factory=list)
     truth_path: Path = Path("truth.json")
     counts: dict[str, int] = field(default_factory=dict)
+    indices: list[IndexEntry] = field(default_factory=list)
+    version: int = GENERATOR_VERSION
 
     @property
     def path(self) -> Path:
@@ -130,6 +172,7 @@ class WorldManifest:
             "counts": self.counts,
             "truth": self.truth_path.relative_to(self.out_dir).as_posix(),
             "files": [f.as_dict() for f in self.files],
+            "indices": [i.as_dict() for i in self.indices],
         }
         self.path.write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n")
 
@@ -142,8 +185,10 @@ class WorldManifest:
             int(data["scale"]),
             truth_path=out_dir / data["truth"],
             counts=dict(data.get("counts", {})),
+            version=int(data.get("version", 1)),
         )
         manifest.files = [ManifestEntry(**f) for f in data["files"]]
+        manifest.indices = [IndexEntry(**i) for i in data.get("indices", [])]
         return manifest
 
 
@@ -163,8 +208,8 @@ def generate_world(
         raise ValueError("scale must be at least 1")
     size = WorldSize(float(scale) if _units is None else _units)
     out_dir.mkdir(parents=True, exist_ok=True)
-    for spec in DATASET_FOLDERS:
-        shutil.rmtree(out_dir / spec.name, ignore_errors=True)
+    for folder in (*(spec.name for spec in DATASET_FOLDERS), *OTHER_FOLDERS):
+        shutil.rmtree(out_dir / folder, ignore_errors=True)
     for name in ("manifest.json", "truth.json"):
         (out_dir / name).unlink(missing_ok=True)
     manifest = WorldManifest(out_dir, seed, scale)
@@ -222,6 +267,11 @@ def generate_world(
                 _rng(seed, "ownership"), cast, truth, out_dir, stage("beneficial ownership (BODS)", len(cast.companies))
             ):
                 manifest.add(path, "bods", REGISTRY)
+            # The hotspots are chosen before the seizures: planted missed opportunities pass them.
+            risk_rng = _rng(seed, "risk")
+            hotspots = choose_hotspots(
+                risk_rng, sorted({cast.companies[e].country for s in cast.syndicates for e in s.exporters})
+            )
             seizure_files = write_seizures(
                 _rng(seed, "seizures"),
                 cast,
@@ -230,14 +280,33 @@ def generate_world(
                 flows.syndicate_shipments,
                 background_seizures,
                 stage("seizures and DNA", background_seizures),
+                hotspots=hotspots,
+                missed=size.n(6, 2),
             )
             for path, mapping in zip(seizure_files, ("seizures", "genetic-samples", "genetic-matches"), strict=True):
                 manifest.add(path, "csv", SEIZURES, mapping)
             incident_path, assessment_path = write_risk(
-                _rng(seed, "risk"), truth, out_dir, incidents, stage("port incidents", incidents)
+                risk_rng, truth, out_dir, incidents, hotspots, stage("port incidents", incidents)
             )
             manifest.add(incident_path, "csv", INCIDENTS, "incidents")
             manifest.add(assessment_path, "csv", ASSESSMENTS, "assessments")
+            index_path = write_synthetic_index(_rng(seed, "indices"), truth, out_dir, hotspots)
+            manifest.indices.append(
+                IndexEntry(
+                    index_path.relative_to(out_dir).as_posix(),
+                    demo_risk.INDEX_NAME,
+                    demo_risk.INDEX_DATASET,
+                    demo_risk.INDEX_LABEL,
+                    0.0,
+                    100.0,
+                    False,
+                    demo_risk.INDEX_SOURCE,
+                    demo_risk.INDEX_LICENCE,
+                    demo_risk.INDEX_OWNER,
+                    "CLEAR",
+                    True,
+                )
+            )
             for path in write_investigation(_rng(seed, "investigation"), cast, truth, out_dir):
                 manifest.add(path, "ftm", INVESTIGATION)
     except BaseException:
