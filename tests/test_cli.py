@@ -83,3 +83,24 @@ def test_cli_reference_is_current() -> None:
     assert doc.read_text("utf-8") == rendered, "run: chainlight docs cli"
     for verb in ("ingest", "export ftm", "generate", "demo", "status", "serve", "reference"):
         assert f"## `chainlight {verb}`" in rendered
+
+
+def test_export_ftm_keeps_incident_reports_with_their_owner(tmp_path: Path) -> None:
+    """An incidents dataset is GREEN (everyone counts its reports through the risk views), but
+    only its owner exports the reports themselves; the port they name is exported to everyone."""
+    from tests.support import incident_world
+
+    settings = incident_world.load(tmp_path)
+    incidents = incident_world.incident_ids(settings)
+
+    def exported(organisation: str, *args: str) -> list[dict[str, object]]:
+        result = chainlight("export", "ftm", "--organisation", organisation, *args, home=settings.home)
+        assert result.returncode == 0, result.stderr
+        return [json.loads(line) for line in result.stdout.splitlines()]
+
+    as_reader = exported(incident_world.READER, "-d", incident_world.INCIDENTS)
+    assert [e["id"] for e in as_reader] == [incident_world.PORT]
+    everything = exported(incident_world.READER)
+    assert not {e["id"] for e in everything} & set(incidents) and len(everything) > 5
+    own = exported(incident_world.OWNER, "-d", incident_world.INCIDENTS)
+    assert sorted(str(e["id"]) for e in own if e["schema"] == "Incident") == incidents
