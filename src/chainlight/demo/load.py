@@ -105,7 +105,7 @@ def load_world(settings: Settings, world_dir: Path, seed: int, console: Console)
                 summary.datasets.get(dataset, 0) + report.statements_added + report.records_added
             )
             progress.advance(task, len(entries))
-    summary.indices = _indices(settings, world_dir, manifest.indices, console)
+    summary.indices = load_indices(settings, world_dir, manifest.indices, console)
     with console.status("rebuilding projections"):
         pipeline.rebuild_projections(settings)
     console.print(
@@ -165,7 +165,7 @@ def _risk(settings: Settings, console: Console) -> str:
     return line
 
 
-def _indices(settings: Settings, world_dir: Path, entries: list[IndexEntry], console: Console) -> str:
+def load_indices(settings: Settings, world_dir: Path, entries: list[IndexEntry], console: Console) -> str:
     """Load the world's country indices with their declarations (the demo's one is synthetic,
     made up by the generator: real indices are licensed and never shipped)."""
     from chainlight.risk.indices import IndexSpec, load_index
