@@ -276,3 +276,20 @@ def test_deleting_a_register_takes_its_history(sqlite_ops: OperationalStore) -> 
     assert rr.get_register(sqlite_ops, "ngo", "KEMBA") is None
     with sqlite_ops.engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM risk_register_reviews")).scalar() == 0
+
+
+def test_a_draft_from_another_organisations_reports_shows_them_k_anonymously(
+    sqlite_ops: OperationalStore, evidence: EvidenceStore,
+) -> None:
+    """customs shares the taskforce group, so it reads the NGO's MACN reports, but only as a
+    shared view: 15 reports are the band 15-19, one report is [c], and an item only a few
+    other-organisation reports name is not shown at all."""
+    draft = rr.seed_register(evidence, reader(sqlite_ops, "customs"), "KEMBA", today=date(2026, 11, 1))
+    cells = {(r.stage, r.actor): r for r in draft.rows}
+    inspection, pilot = cells[("physical-inspection", "customs")], cells[("vessel-clearance", "pilot")]
+    assert inspection.factors[0].startswith("15-19 incidents reported")
+    assert any("cash (10-14)" in f for f in inspection.factors)
+    assert not any("cigarettes" in f for f in inspection.factors)  # 3 reports: under k
+    assert pilot.factors[0].startswith("[c] incidents reported")
+    assert not any("fine" in f or "cigarettes" in f for f in pilot.factors)
+    assert pilot.incidents == 2  # counted as k / 2 (rounded down), never the true 1

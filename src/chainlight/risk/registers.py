@@ -43,6 +43,8 @@ from chainlight.model.identity import port_id as code_to_port_id
 from chainlight.model.markings import DatasetAccess, Marking, most_restrictive, visible_datasets
 from chainlight.reference.ports import PortInfo, all_airports, all_ports, lookup
 from chainlight.risk.catalogue import Catalogue, slug
+from chainlight.risk.model import RiskModel
+from chainlight.risk.scoring import Band, shared_band
 from chainlight.store.operational import Base, OperationalError, OperationalStore, Organisation, SharingGroup
 
 if TYPE_CHECKING:
@@ -505,31 +507,55 @@ def seed_register(store: EvidenceStore, reader: Reader, port: str, catalogue: Ca
     notes: list[str] = []
     if not _has_table(store, "risk_incidents"):
         raise RegisterError("no risk evidence in the evidence store: run 'chainlight risk build' first")
+    # The reader's own reports count exactly; other organisations' reports are a shared view and
+    # are rounded to their band of k (under k: [c]), as in port scores (docs/risk.md), and an item
+    # or consequence they name is shown only from k reports up.
+    k = RiskModel.load().k_anonymity
+    own = [d for d in visible if reader.access[d].owner == reader.organisation]
     cells = store.fetchall(
         f"""
-        WITH seen AS (SELECT * FROM risk_incidents WHERE dataset = ANY($2)),
+        WITH seen AS (SELECT *, dataset = ANY($3) AS own FROM risk_incidents WHERE dataset = ANY($2)),
              v AS (SELECT * FROM seen WHERE port_id = $1),
              edge AS (SELECT max(month) - INTERVAL {EVIDENCE_WINDOW_MONTHS} MONTH AS since FROM seen),
              w AS (SELECT v.* FROM v, edge WHERE edge.since IS NULL OR v.month IS NULL OR v.month > edge.since)
-        SELECT stage, actor, 'total' AS what, NULL AS value, sum(incidents)::BIGINT,
+        SELECT stage, actor, 'total' AS what, NULL AS value, own, sum(incidents)::BIGINT,
                list(DISTINCT dataset ORDER BY dataset), min(month), max(month)
-        FROM w GROUP BY stage, actor
+        FROM w GROUP BY stage, actor, own
         UNION ALL
-        SELECT stage, actor, 'item', item, sum(incidents)::BIGINT, NULL, NULL, NULL
-        FROM w WHERE item IS NOT NULL GROUP BY stage, actor, item
+        SELECT stage, actor, 'item', item, own, sum(incidents)::BIGINT, NULL, NULL, NULL
+        FROM w WHERE item IS NOT NULL GROUP BY stage, actor, item, own
         UNION ALL
-        SELECT stage, actor, 'consequence', consequence, sum(incidents)::BIGINT, NULL, NULL, NULL
-        FROM w WHERE consequence IS NOT NULL GROUP BY stage, actor, consequence
+        SELECT stage, actor, 'consequence', consequence, own, sum(incidents)::BIGINT, NULL, NULL, NULL
+        FROM w WHERE consequence IS NOT NULL GROUP BY stage, actor, consequence, own
         """,
-        [where.port_id, visible],
+        [where.port_id, visible, own],
     )
-    totals: dict[tuple[str, str], tuple[int, list[str], date | None, date | None]] = {}
-    details: dict[tuple[str, str, str], list[tuple[str, int]]] = {}
-    for stage, actor, what, value, count, datasets, first, last in cells:
+    split: dict[tuple[str, str], list[Any]] = {}
+    details_split: dict[tuple[str, str, str, str], list[int]] = {}
+    for stage, actor, what, value, is_own, count, datasets, first, last in cells:
         if what == "total":
-            totals[(stage, actor)] = (int(count), list(datasets), first, last)
+            entry_ = split.setdefault((stage, actor), [0, 0, set(), [], []])
+            entry_[0 if is_own else 1] += int(count)
+            entry_[2].update(datasets)
+            entry_[3].extend([first] if first else [])
+            entry_[4].extend([last] if last else [])
         else:
-            details.setdefault((stage, actor, what), []).append((str(value), int(count)))
+            parts = details_split.setdefault((stage, actor, what, str(value)), [0, 0])
+            parts[0 if is_own else 1] += int(count)
+    totals: dict[tuple[str, str], tuple[int, list[str], date | None, date | None]] = {}
+    shown_count: dict[tuple[str, str], str] = {}
+    for cell, (mine, theirs, datasets, firsts, lasts) in split.items():
+        band = shared_band(theirs, k)
+        totals[cell] = (mine + int(band.value), sorted(datasets), min(firsts, default=None), max(lasts, default=None))
+        shown_count[cell] = _join_counts(mine, band)
+    details: dict[tuple[str, str, str], list[tuple[str, int]]] = {}
+    detail_text: dict[tuple[str, str, str, str], str] = {}
+    for (stage, actor, what, value), (mine, theirs) in details_split.items():
+        band = shared_band(theirs, k)
+        if mine == 0 and theirs < k:
+            continue  # an item only other organisations' few reports name is not shown
+        details.setdefault((stage, actor, what), []).append((value, mine + int(band.value)))
+        detail_text[(stage, actor, what, value)] = _join_counts(mine, band if theirs >= k else shared_band(0, k))
     latest = _latest_controls(store, where.port_id, visible, catalogue)
     used: set[str] = set()
     rows: list[RegisterRow] = []
@@ -542,11 +568,13 @@ def seed_register(store: EvidenceStore, reader: Reader, port: str, catalogue: Ca
         impact = entry.impact if entry is not None else DEFAULT_IMPACT
         period = "" if not (first and last) else (
             f" in {first:%Y-%m}" if f"{first:%Y-%m}" == f"{last:%Y-%m}" else f" between {first:%Y-%m} and {last:%Y-%m}")
-        factors = [f"{count} incident{'s' if count != 1 else ''} reported{period} ({', '.join(datasets)})"]
+        shown = shown_count[(stage, actor)]
+        factors = [f"{shown} incident{'' if shown == '1' else 's'} reported{period} ({', '.join(datasets)})"]
         for what, label in (("item", "demanded"), ("consequence", "refusal led to")):
             found = sorted(details.get((stage, actor, what), []), key=lambda x: (-x[1], x[0]))
             if found:
-                factors.append(f"{label}: " + ", ".join(f"{v} ({n})" for v, n in found[:5]))
+                factors.append(f"{label}: " + ", ".join(
+                    f"{v} ({detail_text[(stage, actor, what, v)]})" for v, _ in found[:5]))
         factors.append(f"impact: the catalogue's default for {catalogue.label('stages', stage)}"
                        if entry is not None else f"impact: default {DEFAULT_IMPACT} (stage not in the catalogue)")
         controls = []
@@ -570,6 +598,13 @@ def seed_register(store: EvidenceStore, reader: Reader, port: str, catalogue: Ca
     return Register(port=where, organisation=reader.organisation, marking=marking,
                     title=f"Corruption risk register: {where.label}", rows=tuple(rows),
                     evidence_datasets=evidence, draft=True, notes=tuple(notes))
+
+
+def _join_counts(own: int, shared: Band) -> str:
+    """``12``, ``5-9``, ``3 + [c]``: own reports exactly, other organisations' as a band."""
+    if shared.low == shared.high == 0:
+        return str(own)
+    return shared.text() if not own else f"{own} + {shared.text()}"
 
 
 def _latest_controls(store: EvidenceStore, port_id: str, visible: list[str],
