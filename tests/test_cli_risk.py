@@ -104,7 +104,7 @@ def test_build_reports_counts_and_ports_rebuilds_stale_evidence(world: Settings)
     code, output = run(world, "build", "--json")
     assert code == 0, output
     counts = json.loads(output)
-    assert counts["incidents"] == 52 and counts["missed_seizures"] == 3 and counts["ports"] >= 3803
+    assert counts["incidents"] == 53 and counts["missed_seizures"] == 3 and counts["ports"] >= 3803
 
 
 def test_no_store_is_a_clear_error(settings: Settings) -> None:

@@ -33,7 +33,7 @@ def rows(settings: Settings, sql: str) -> list[tuple[object, ...]]:
 def test_incidents_are_counted_per_dataset_port_and_catalogue_cell(world: Settings) -> None:
     counts = dict(rows(world, "SELECT dataset || ' ' || port_id, sum(incidents) FROM risk_incidents GROUP BY 1"))
     assert counts == {"macn port-kemba": 15, "macn port-tzdar": 4, "macn port-mypkg": 2, "macn airport-nbo": 1,
-                      "fiu-incidents port-tzdar": 30}
+                      "fiu-incidents port-tzdar": 30, "fiu-incidents airport-jro": 1}
     cells = dict(rows(world, """SELECT stage || '/' || actor, sum(incidents) FROM risk_incidents
                                 WHERE port_id = 'port-kemba' GROUP BY 1"""))
     assert cells == {"release/customs": 8, "vessel-clearance/port-authority": 7}

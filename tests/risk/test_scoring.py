@@ -111,6 +111,9 @@ def test_a_red_dataset_moves_nothing_for_a_reader_who_may_not_see_it(world: Sett
     assert {t.factor: t for t in fiu_tz.contributions}["incidents"].raw == "30 + [c]"
     assert fiu_tz.marking == "RED" and local_tz.marking == "GREEN"
     assert fiu_tz.residual > local_tz.residual
+    # An airport only the RED dataset names is no port at all for others: no row, no rank shift.
+    assert fiu.port("JRO") is not None and local.port("JRO") is None
+    assert len(fiu.ports) == len(local.ports) + 1
     # Normalisation caps come from the reader's own view, so the RED counts cannot leak through them.
     assert local.caps == card_for_without_secret(world).caps
     assert fiu.marking == "RED"

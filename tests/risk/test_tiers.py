@@ -47,8 +47,16 @@ def world(settings: Settings) -> Settings:
         operational.dispose()
     with EvidenceStore(settings.evidence_path) as store:
         store.con.execute("""CREATE TABLE risk_ports AS SELECT * FROM (VALUES
-            ('port-BRSSZ', 'br'), ('port-NGLOS', 'ng'), ('port-DKCPH', 'dk'), ('port-KEMBA', 'ke'),
-            ('port-VNSGN', 'vn')) t(port_id, country)""")
+            ('port-BRSSZ', 'br', true), ('port-NGLOS', 'ng', true), ('port-DKCPH', 'dk', true),
+            ('port-KEMBA', 'ke', true), ('port-VNSGN', 'vn', true), ('airport-xyz', 'dk', false)
+            ) t(port_id, country, listed)""")
+        # The other risk tables, empty: a port known only from evidence (airport-xyz) counts for
+        # no one here.
+        store.con.execute("""CREATE TABLE risk_assessments (dataset VARCHAR, port_id VARCHAR)""")
+        store.con.execute("""CREATE TABLE risk_route_exposure (port_id VARCHAR, entity_id VARCHAR, kind VARCHAR,
+                                                               datasets VARCHAR[])""")
+        store.con.execute("""CREATE TABLE risk_alert_ports (alert_id VARCHAR, port_id VARCHAR, rule_id VARCHAR,
+                                                            score DOUBLE, datasets VARCHAR[])""")
         store.con.execute("""CREATE TABLE risk_incidents AS SELECT * FROM (VALUES
             ('ngo', 'port-BRSSZ', 'release', 'customs', 'cash', 'delay', 'paid', DATE '2024-03-01', 12, 500.0),
             ('ngo', 'port-KEMBA', 'release', 'customs', 'cash', 'delay', 'refused', DATE '2024-03-01', 4, NULL)

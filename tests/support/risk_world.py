@@ -2,7 +2,8 @@
 
 - ``macn`` (GREEN, owner macn): MACN-style incidents. Mombasa (KEMBA) has 12 reports in 2024 and
   3 in 2023, Dar es Salaam (TZDAR) 4, Port Klang (MYPKG) 2, Nairobi airport (NBO) 1.
-- ``fiu-incidents`` (RED, owner fiu): 30 reports at Dar es Salaam that only the FIU may read.
+- ``fiu-incidents`` (RED, owner fiu): 30 reports at Dar es Salaam, and one at Kilimanjaro airport
+  (JRO), which no other dataset names, that only the FIU may read.
 - ``assessments`` (GREEN): Mombasa has scanners in place and staff rotation partly; Dar es
   Salaam has scanners absent.
 - ``customs`` (GREEN) and ``police`` (GREEN): the shared CSV fixtures: one timber shipment
@@ -60,7 +61,8 @@ def incident_rows() -> list[dict[str, str]]:
 
 
 def secret_rows() -> list[dict[str, str]]:
-    return _incidents("FIU", "TZDAR", "TZ", [f"2024-{1 + n % 12:02d}-15" for n in range(30)], "release", "police")
+    return (_incidents("FIU", "TZDAR", "TZ", [f"2024-{1 + n % 12:02d}-15" for n in range(30)], "release", "police")
+            + _incidents("FIU-JRO", "JRO", "TZ", ["2024-07-07"], "crew immigration", "immigration"))
 
 
 def assessment_rows() -> list[dict[str, str]]:

@@ -5,10 +5,13 @@ rests on, so that every reader's score is a cheap filter and sum over them: a re
 fact only when it may read all of its datasets, and nobody's score moves because of evidence
 they cannot see. Tables (all rebuilt wholesale in one transaction; docs/risk.md):
 
-- ``risk_ports``: every World Port Index seaport (3,803) from the packaged reference, plus any
-  airport or other port the evidence names, with the structural facts scores use. CLEAR.
+- ``risk_ports``: every World Port Index seaport (3,803) from the packaged reference
+  (``listed``), plus any airport or other port the evidence names, with the structural facts
+  scores use. CLEAR, except that an unlisted port exists for a reader only through evidence it
+  may see.
 - ``risk_incidents``: incident reports counted per dataset, port, stage, actor, item,
-  consequence, outcome and month (stage and actor as catalogue keys).
+  consequence, outcome and month (stage and actor as catalogue keys); ``risk_incident_months``
+  the same per dataset, port and month only (what scores read).
 - ``risk_assessments``: each integrity assessment of a port, control as a catalogue key.
 - ``risk_missed_seizures``: a port a seized shipment passed before the place it was seized.
 - ``risk_route_exposure``: wildlife shipments and seizures through a port.
@@ -39,8 +42,8 @@ STATUSES = {
     "none": "absent", "not in place": "absent", "missing": "absent", "unknown": "unknown",
 }
 
-TABLES = ("risk_ports", "risk_incidents", "risk_assessments", "risk_missed_seizures", "risk_route_exposure",
-          "risk_alert_ports", "risk_state")
+TABLES = ("risk_ports", "risk_incidents", "risk_incident_months", "risk_assessments", "risk_missed_seizures",
+          "risk_route_exposure", "risk_alert_ports", "risk_state")
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,14 +71,27 @@ def _columns(store: EvidenceStore, table: str) -> set[str]:
         "SELECT column_name FROM duckdb_columns() WHERE table_name = ?", [table])}
 
 
+#: Bumped when the tables' layout changes, so tables built by an older version count as stale.
+LAYOUT = 2
+
+#: Ports a reader knows: every World Port Index port, and any other port evidence it may see
+#: names (a SQL condition on ``port_id`` with the visible datasets as ``$v``).
+VISIBLE_PORT = """(port_id IN (SELECT port_id FROM risk_ports WHERE listed) OR port_id IN (
+    SELECT port_id FROM risk_incidents WHERE dataset = ANY($v)
+    UNION SELECT port_id FROM risk_assessments WHERE dataset = ANY($v)
+    UNION SELECT port_id FROM risk_missed_seizures WHERE list_has_all($v, datasets)
+    UNION SELECT port_id FROM risk_route_exposure WHERE list_has_all($v, datasets)
+    UNION SELECT port_id FROM risk_alert_ports WHERE list_has_all($v, datasets)))"""
+
+
 def _state_signature(store: EvidenceStore) -> str:
-    """What the risk tables were built from: the statements (count, latest) and the alerts run."""
+    """What the risk tables were built from: the layout, the statements (count, latest) and the alerts run."""
     count, latest = store.fetchall("SELECT count(*), CAST(max(last_seen) AS VARCHAR) FROM statements")[0]
     alerts = "none"
     if "alerts" in _tables(store):
         n, last = store.fetchall("SELECT count(*), CAST(max(last_raised) AS VARCHAR) FROM alerts")[0]
         alerts = f"{n}/{last}"
-    return f"{count}/{latest}/{alerts}"
+    return f"v{LAYOUT}/{count}/{latest}/{alerts}"
 
 
 def current(store: EvidenceStore) -> bool:
@@ -153,6 +169,7 @@ def _ports(store: EvidenceStore, *, home: Path | None) -> None:
         "transit_hub": [bool(p.code and p.code in hubs) for p in rows],
         "latitude": pa.array([p.latitude for p in rows], pa.float64()),
         "longitude": pa.array([p.longitude for p in rows], pa.float64()),
+        "listed": [True] * len(rows),
     })
     store.con.register("_risk_ports_ref", arrow)
     try:
@@ -186,9 +203,9 @@ def _evidence_ports(store: EvidenceStore) -> None:
             port_id, code, info.kind if info else ("airport" if port_id.startswith("airport-") else "seaport"),
             info.name if info else (code or port_id), (info.country or "").lower() or None if info else None,
             None, None, None, None, bool(code and code in zones), bool(code and code in hubs),
-            info.latitude if info else None, info.longitude if info else None,
+            info.latitude if info else None, info.longitude if info else None, False,
         ))
-    store.con.executemany("INSERT INTO risk_ports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    store.con.executemany("INSERT INTO risk_ports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
     # A port known only from the evidence takes its name and country from the visible-to-all
     # reference dataset when one is loaded; otherwise the code stands in for the name.
     if "proj_port" in _tables(store):
@@ -233,6 +250,7 @@ def _incidents(store: EvidenceStore, catalogue: Catalogue, tables: set[str]) -> 
     source = table_name("Incident")
     if source not in tables:
         _empty(store, "risk_incidents", columns)
+        _incident_months(store)
         return
     _mapping(store, "_risk_stage", _distinct(store, source, "processStage"), catalogue.stage_of)
     _mapping(store, "_risk_actor", _distinct(store, source, "demandingActorType"), catalogue.actor_of)
@@ -253,6 +271,15 @@ def _incidents(store: EvidenceStore, catalogue: Catalogue, tables: set[str]) -> 
             LEFT JOIN _risk_stage s ON s.raw IS NOT DISTINCT FROM i.processStage[1]
             LEFT JOIN _risk_actor a ON a.raw IS NOT DISTINCT FROM i.demandingActorType[1]
             GROUP BY ALL"""
+    )
+    _incident_months(store)
+
+
+def _incident_months(store: EvidenceStore) -> None:
+    """Reports per dataset, port and month: what scores read (an eighth of the cells at 1 M reports)."""
+    store.con.execute(
+        """CREATE OR REPLACE TABLE risk_incident_months AS
+           SELECT dataset, port_id, month, sum(incidents) AS incidents FROM risk_incidents GROUP BY ALL"""
     )
 
 

@@ -31,7 +31,7 @@ import numpy as np
 
 from chainlight.model.markings import Marking, most_restrictive
 from chainlight.risk.catalogue import Catalogue
-from chainlight.risk.evidence import built
+from chainlight.risk.evidence import VISIBLE_PORT, built
 from chainlight.risk.model import Factor, RiskModel
 from chainlight.rules.alerts import Reader
 from chainlight.store.evidence import EvidenceStore
@@ -251,30 +251,48 @@ def _counts(store: EvidenceStore, sql: str, params: dict[str, Any]) -> dict[str,
 
 
 def _raw_values(
-    store: EvidenceStore, reader: Reader, model: RiskModel, ports: list[tuple[Any, ...]], as_of: date | None,
+    store: EvidenceStore, reader: Reader, model: RiskModel, ports: list[tuple[Any, ...]], as_ofs: list[date | None],
     dismissed: set[str],
-) -> _Raw:
+) -> list[_Raw]:
+    """Raw factor values for every port at each date of ``as_ofs`` (now, and a trend period
+    before): the dated evidence is read once for all of them, the undated once for both."""
     visible = reader.datasets
     n = len(ports)
     index = {p[0]: i for i, p in enumerate(ports)}
-    values: dict[str, list[Any]] = defaultdict(lambda: [None] * n)
-    datasets: list[set[str]] = [set() for _ in range(n)]
-    window_start = _months_before(as_of, model.settings.window_months) if as_of else None
-    trend_start = _months_before(as_of, model.settings.trend_months) if as_of else None
-    prior_start = _months_before(as_of, 2 * model.settings.trend_months) if as_of else None
-    params: dict[str, Any] = {"v": visible, "as_of": as_of, "start": window_start, "trend": trend_start,
-                              "prior": prior_start}
+    fixed: dict[str, list[Any]] = defaultdict(lambda: [None] * n)
+    fixed_sets: list[set[str]] = [set() for _ in range(n)]
 
-    def put(name: str, found: dict[str, tuple[Any, list[str]]], default: Any) -> None:
+    def put(values: dict[str, list[Any]], sets: list[set[str]], name: str,
+            found: dict[str, tuple[Any, list[str]]], default: Any) -> None:
         column = values[name]
         for i in range(n):
             column[i] = default
-        for port_id, (value, sets) in found.items():
+        for port_id, (value, used) in found.items():
             row = index.get(port_id)
             if row is not None:
                 column[row] = value
                 if value:
-                    datasets[row].update(sets)
+                    sets[row].update(used)
+
+    params: dict[str, Any] = {"v": visible}
+    put(fixed, fixed_sets, "alerts", _counts(store, """
+        SELECT port_id, count(DISTINCT alert_id), list_sort(list_distinct(flatten(list(datasets))))
+        FROM risk_alert_ports WHERE list_has_all($v, datasets) AND NOT list_contains($dismissed, alert_id)
+        GROUP BY port_id""", params | {"dismissed": sorted(dismissed)}), 0)
+    put(fixed, fixed_sets, "trafficking-routes", _counts(store, """
+        SELECT port_id, count(DISTINCT entity_id), list_sort(list_distinct(flatten(list(datasets))))
+        FROM risk_route_exposure WHERE list_has_all($v, datasets) GROUP BY port_id""", params), 0)
+    countries = _country_riskiness(store, reader)
+    for i, port in enumerate(ports):
+        found = countries.get(port[4]) if port[4] else None
+        fixed["country"][i] = None if found is None else found[0]
+        if found is not None:
+            fixed_sets[i].update(found[1])
+        fixed["free-trade-zone"][i] = bool(port[9])
+        fixed["port-security"][i] = port[7]
+        fixed["harbour-size"][i] = "airport" if port[2] == "airport" else port[6]
+        fixed["first-port-of-entry"][i] = port[8]
+        fixed["transit-hub"][i] = bool(port[10])
 
     # Reports from the reader's own datasets count exactly. Other organisations' reports are a
     # shared view: their count at a port is rounded to its band of k (5-9, 10-14, ...) and
@@ -283,68 +301,70 @@ def _raw_values(
     # directly or by subtraction from the k-anonymous incident views' totals.
     k = model.k_anonymity
     own = sorted(d for d in visible if reader.access[d].owner == reader.organisation)
-    incidents = _query(
-        store,
-        """SELECT port_id,
-                  sum(incidents) FILTER (WHERE ($as_of IS NULL OR (month > $start AND month <= $as_of))
-                                           AND dataset = ANY($own)),
-                  sum(incidents) FILTER (WHERE ($as_of IS NULL OR (month > $start AND month <= $as_of))
-                                           AND NOT dataset = ANY($own)),
-                  sum(incidents) FILTER (WHERE month > $trend AND month <= $as_of AND dataset = ANY($own)),
-                  sum(incidents) FILTER (WHERE month > $trend AND month <= $as_of AND NOT dataset = ANY($own)),
-                  sum(incidents) FILTER (WHERE month > $prior AND month <= $trend AND dataset = ANY($own)),
-                  sum(incidents) FILTER (WHERE month > $prior AND month <= $trend AND NOT dataset = ANY($own)),
-                  list_sort(list_distinct(list(dataset)))
-           FROM risk_incidents WHERE dataset = ANY($v) AND ($as_of IS NULL OR month IS NULL OR month <= $as_of)
-           GROUP BY port_id""",
-        params | {"own": own},
-    )
+    sums = []
+    for j, as_of in enumerate(as_ofs):
+        window = {
+            f"as_of{j}": as_of,
+            f"start{j}": _months_before(as_of, model.settings.window_months) if as_of else None,
+            f"trend{j}": _months_before(as_of, model.settings.trend_months) if as_of else None,
+            f"prior{j}": _months_before(as_of, 2 * model.settings.trend_months) if as_of else None,
+        }
+        params |= window
+        in_window = f"($as_of{j} IS NULL OR (month > $start{j} AND month <= $as_of{j}))"
+        recent_months = f"month > $trend{j} AND month <= $as_of{j}"
+        prior_months = f"month > $prior{j} AND month <= $trend{j}"
+        for condition in (in_window, recent_months, prior_months):
+            sums.append(f"sum(n) FILTER (WHERE {condition} AND mine)")
+            sums.append(f"sum(n) FILTER (WHERE {condition} AND NOT mine)")
+    # Summed per port, dataset and month first (the build keeps that table: an eighth of the
+    # cells at 1 M reports), so the filtered sums run over few rows.
+    source = ("risk_incident_months" if _has_table(store, "risk_incident_months")
+              else "(SELECT port_id, dataset, month, sum(incidents) AS incidents FROM risk_incidents GROUP BY ALL)")
+    last = ", ".join(f"$as_of{j}" for j in range(len(as_ofs)))
+    rows = _query(store, f"""
+        WITH months AS (
+            SELECT port_id, dataset, month, incidents AS n, dataset = ANY($own) AS mine FROM {source}
+            WHERE dataset = ANY($v) AND (greatest({last}) IS NULL OR month IS NULL OR month <= greatest({last})))
+        SELECT port_id, list_sort(list_distinct(list(dataset))), {", ".join(sums)}
+        FROM months GROUP BY port_id""", params | {"own": own})
+    seized = _query(store, f"""
+        SELECT port_id, {", ".join(
+            f"count(DISTINCT seizure_id) FILTER (WHERE $as_of{j} IS NULL OR date IS NULL "
+            f"OR (date > $start{j} AND date <= $as_of{j}))" for j in range(len(as_ofs)))},
+               list_sort(list_distinct(flatten(list(datasets))))
+        FROM risk_missed_seizures WHERE list_has_all($v, datasets) GROUP BY port_id""", params)
+    out = []
+    for j in range(len(as_ofs)):
+        values: dict[str, list[Any]] = defaultdict(lambda: [None] * n)
+        sets: list[set[str]] = [set(found) for found in fixed_sets]
+        found_window: dict[str, tuple[Any, list[str]]] = {}
+        found_trend: dict[str, tuple[Any, list[str]]] = {}
+        hidden: dict[str, tuple[Any, list[str]]] = {}
+        shown: dict[str, tuple[Any, list[str]]] = {}
+        text: dict[str, tuple[Any, list[str]]] = {}
+        for row in rows:
+            port_id, used = row[0], list(row[1])
+            own_w, shared_w, own_r, shared_r, own_p, shared_p = (int(v or 0) for v in row[2 + 6 * j: 8 + 6 * j])
+            theirs = shared_band(shared_w, k)
+            found_window[port_id] = (own_w + theirs.value, used)
+            hidden[port_id] = (not theirs.exact, [])
+            shown[port_id] = (own_w + theirs.low, [])
+            text[port_id] = (_join(own_w, theirs), [])
+            recent = own_r + shared_band(shared_r, k).value
+            before = own_p + shared_band(shared_p, k).value
+            found_trend[port_id] = (max(0.0, (recent - before) / max(recent + before, TREND_FLOOR)), used)
+        put(values, sets, "incidents", found_window, 0)
+        put(values, sets, "incident-trend", found_trend, 0.0)
+        put(values, sets, "incidents-hidden", hidden, False)
+        put(values, sets, "incidents-shown", shown, 0)
+        put(values, sets, "incidents-text", text, "0")
+        put(values, sets, "missed-seizures", {r[0]: (int(r[1 + j]), list(r[-1])) for r in seized}, 0)
+        out.append(_Raw(dict(fixed) | dict(values), sets))
+    return out
 
-    window: dict[str, tuple[Any, list[str]]] = {}
-    trend: dict[str, tuple[Any, list[str]]] = {}
-    hidden: dict[str, tuple[Any, list[str]]] = {}
-    shown: dict[str, tuple[Any, list[str]]] = {}
-    text: dict[str, tuple[Any, list[str]]] = {}
-    for port_id, own_w, shared_w, own_r, shared_r, own_p, shared_p, sets in incidents:
-        mine, theirs = int(own_w or 0), shared_band(int(shared_w or 0), k)
-        window[port_id] = (mine + theirs.value, list(sets))
-        hidden[port_id] = (not theirs.exact, [])
-        shown[port_id] = (mine + theirs.low, [])
-        text[port_id] = (_join(mine, theirs), [])
-        recent = int(own_r or 0) + shared_band(int(shared_r or 0), k).value
-        prior = int(own_p or 0) + shared_band(int(shared_p or 0), k).value
-        trend[port_id] = (max(0.0, (recent - prior) / max(recent + prior, TREND_FLOOR)), list(sets))
-    put("incidents", window, 0)
-    put("incident-trend", trend, 0.0)
-    put("incidents-hidden", hidden, False)
-    put("incidents-shown", shown, 0)
-    put("incidents-text", text, "0")
-    put("missed-seizures", _counts(store, """
-        SELECT port_id, count(DISTINCT seizure_id), list_sort(list_distinct(flatten(list(datasets))))
-        FROM risk_missed_seizures WHERE list_has_all($v, datasets)
-          AND ($as_of IS NULL OR date IS NULL OR (date > $start AND date <= $as_of))
-        GROUP BY port_id""", params), 0)
-    put("alerts", _counts(store, """
-        SELECT port_id, count(DISTINCT alert_id), list_sort(list_distinct(flatten(list(datasets))))
-        FROM risk_alert_ports WHERE list_has_all($v, datasets) AND NOT list_contains($dismissed, alert_id)
-        GROUP BY port_id""", params | {"dismissed": sorted(dismissed)}), 0)
-    put("trafficking-routes", _counts(store, """
-        SELECT port_id, count(DISTINCT entity_id), list_sort(list_distinct(flatten(list(datasets))))
-        FROM risk_route_exposure WHERE list_has_all($v, datasets) GROUP BY port_id""", params), 0)
-    countries = _country_riskiness(store, reader)
-    column = values["country"]
-    for i, port in enumerate(ports):
-        found = countries.get(port[4]) if port[4] else None
-        column[i] = None if found is None else found[0]
-        if found is not None:
-            datasets[i].update(found[1])
-    for i, port in enumerate(ports):
-        values["free-trade-zone"][i] = bool(port[9])
-        values["port-security"][i] = port[7]
-        values["harbour-size"][i] = "airport" if port[2] == "airport" else port[6]
-        values["first-port-of-entry"][i] = port[8]
-        values["transit-hub"][i] = bool(port[10])
-    return _Raw(dict(values), datasets)
+
+def _has_table(store: EvidenceStore, name: str) -> bool:
+    return bool(store.fetchall("SELECT 1 FROM duckdb_tables() WHERE table_name = ?", [name]))
 
 
 def _country_riskiness(store: EvidenceStore, reader: Reader) -> dict[str, tuple[float, list[str]]]:
@@ -466,29 +486,84 @@ def _plain(value: Any) -> Any:
 
 
 def _controls(
-    store: EvidenceStore, reader: Reader, model: RiskModel, catalogue: Catalogue, as_of: date | None,
-) -> dict[str, tuple[dict[str, tuple[str, date | None]], set[str]]]:
-    """Per port: each control's latest visible status (and its date), and the datasets behind them."""
+    store: EvidenceStore, reader: Reader, model: RiskModel, catalogue: Catalogue, as_ofs: list[date | None],
+) -> list[Statuses]:
+    """Per date of ``as_ofs``, per port: each control's latest visible status on that date (and
+    its date), and the datasets behind them. The assessments are read once for every date."""
+    latest = None if any(a is None for a in as_ofs) else max(a for a in as_ofs if a is not None)
     rows = store.con.execute(
         """SELECT port_id, control, status, date, dataset FROM risk_assessments
            WHERE dataset = ANY($v) AND ($as_of IS NULL OR date IS NULL OR date <= $as_of)
            ORDER BY port_id, control, date NULLS FIRST, status""",
-        {"v": reader.datasets, "as_of": as_of},
+        {"v": reader.datasets, "as_of": latest},
     ).fetchall()
     credit = model.settings.controls.status
-    out: dict[str, tuple[dict[str, tuple[str, date | None]], set[str]]] = {}
-    for port_id, control, status, day, dataset in rows:
-        if control not in catalogue.controls:
-            continue
-        statuses, sets = out.setdefault(port_id, ({}, set()))
-        previous = statuses.get(control)
-        # The latest assessment wins; on one day, the lower credit (the more cautious reading).
-        if previous is None or previous[1] is None or (day is not None and day > previous[1]) or (
-            day == previous[1] and credit.get(status, 0.0) < credit.get(previous[0], 0.0)
-        ):
-            statuses[control] = (status, day)
-        sets.add(dataset)
-    return out
+    known = catalogue.controls
+    result = []
+    for as_of in as_ofs:
+        out: Statuses = {}
+        for port_id, control, status, day, dataset in rows:
+            if control not in known or (as_of is not None and day is not None and day > as_of):
+                continue
+            statuses, sets = out.setdefault(port_id, ({}, set()))
+            previous = statuses.get(control)
+            # The latest assessment wins; on one day, the lower credit (the more cautious reading).
+            if previous is None or previous[1] is None or (day is not None and day > previous[1]) or (
+                day == previous[1] and credit.get(status, 0.0) < credit.get(previous[0], 0.0)
+            ):
+                statuses[control] = (status, day)
+            sets.add(dataset)
+        result.append(out)
+    return result
+
+
+@dataclass(slots=True)
+class Gathered:
+    """What a reader's view holds for scoring, read once: it depends on the reader, dismissed
+    alerts and the model's windows and k, not on its weights, so a re-score with other weights
+    (the web app's weight form) reuses it."""
+
+    ports: list[tuple[Any, ...]]
+    as_of: date | None
+    previous_as_of: date | None
+    raw: _Raw
+    previous_raw: _Raw | None
+    controls: Statuses
+    previous_controls: Statuses | None
+    key_model: tuple[Any, ...] = ()
+
+    @staticmethod
+    def key(model: RiskModel) -> tuple[Any, ...]:
+        """The model settings gathering depends on (a cache key part)."""
+        settings = model.settings
+        return (str(settings.as_of), settings.window_months, settings.trend_months, settings.k_anonymity)
+
+
+def gather(
+    store: EvidenceStore, reader: Reader, model: RiskModel, *, dismissed: set[str] | None = None,
+    with_previous: bool = True,
+) -> Gathered:
+    """Read the reader's view of the risk evidence (the SQL half of scoring)."""
+    if not built(store):
+        raise RiskError("no risk evidence yet: run 'chainlight risk build' (after ingest and 'chainlight rules run')")
+    catalogue = Catalogue.load()
+    # A port outside the World Port Index (an airport, a border post) exists for a reader only
+    # when evidence it may see names it: otherwise a RED report would add a port to everyone's list.
+    ports = store.con.execute(
+        f"""SELECT port_id, code, kind, name, country, region, harbour_size, port_security, first_port_of_entry,
+                   free_trade_zone, transit_hub, latitude, longitude FROM risk_ports
+            WHERE {VISIBLE_PORT} ORDER BY port_id""",
+        {"v": reader.datasets},
+    ).fetchall()
+    as_of = _as_of(store, reader, model)
+    previous_as_of = None
+    if with_previous and as_of is not None:
+        previous_as_of = _months_before(as_of, model.settings.trend_months - 1) - timedelta(days=1)
+    as_ofs = [as_of] if previous_as_of is None else [as_of, previous_as_of]
+    raws = _raw_values(store, reader, model, ports, as_ofs, dismissed or set())
+    controls = _controls(store, reader, model, catalogue, as_ofs)
+    return Gathered(ports, as_of, previous_as_of, raws[0], raws[1] if len(raws) > 1 else None, controls[0],
+                    controls[1] if len(controls) > 1 else None, Gathered.key(model))
 
 
 def score_ports(
@@ -496,33 +571,29 @@ def score_ports(
     with_previous: bool = True,
 ) -> Scorecard:
     """Score every port the reader's view knows, ranked by residual risk (highest first)."""
-    if not built(store):
-        raise RiskError("no risk evidence yet: run 'chainlight risk build' (after ingest and 'chainlight rules run')")
     model = model or RiskModel.load()
+    return score_gathered(gather(store, reader, model, dismissed=dismissed, with_previous=with_previous), reader,
+                          model)
+
+
+def score_gathered(gathered: Gathered, reader: Reader, model: RiskModel) -> Scorecard:
+    """Score what :func:`gather` read with ``model``'s weights (the numpy half of scoring)."""
+    if Gathered.key(model) != gathered.key_model:
+        raise RiskError("the evidence was gathered for another model's windows or k: gather it again")
     catalogue = Catalogue.load()
-    ports = store.fetchall(
-        """SELECT port_id, code, kind, name, country, region, harbour_size, port_security, first_port_of_entry,
-                  free_trade_zone, transit_hub, latitude, longitude FROM risk_ports ORDER BY port_id"""
-    )
-    as_of = _as_of(store, reader, model)
-    dismissed = dismissed or set()
-    raw = _raw_values(store, reader, model, ports, as_of, dismissed)
+    raw = gathered.raw
     caps = {
         f"{group}.{name}": _cap(factor, raw.values.get(name, []))
         for group in ("likelihood", "impact")
         for name, factor in getattr(model.settings, group).items()
         if factor.normalise.method == "log-cap"
     }
-    controls = _controls(store, reader, model, catalogue, as_of)
-    table = _Table.compute(reader, model, catalogue, ports, raw, caps, controls)
+    table = _Table.compute(reader, model, catalogue, gathered.ports, raw, caps, gathered.controls)
     scores = table.port_scores()
-    previous_as_of = None
-    if with_previous and as_of is not None:
-        previous_as_of = _months_before(as_of, model.settings.trend_months - 1) - timedelta(days=1)
-        previous_raw = _raw_values(store, reader, model, ports, previous_as_of, dismissed)
-        previous_controls = _controls(store, reader, model, catalogue, previous_as_of)
+    if gathered.previous_raw is not None and gathered.previous_controls is not None:
         # The same caps as now, so a change in score is a change in the port's evidence.
-        before = _Table.compute(reader, model, catalogue, ports, previous_raw, caps, previous_controls)
+        before = _Table.compute(reader, model, catalogue, gathered.ports, gathered.previous_raw, caps,
+                                gathered.previous_controls)
         for port, residual in zip(scores, before.residual.tolist(), strict=True):
             port.previous_residual = round(residual, 4)
     scores.sort(key=lambda p: (-p.residual, -p.inherent, p.port_id))
@@ -530,8 +601,8 @@ def score_ports(
         port.rank = rank
     all_datasets = sorted(set().union(*(p.datasets for p in scores)) if scores else set())
     return Scorecard(
-        ports=scores, as_of=as_of, previous_as_of=previous_as_of, model=model.source, weights=model.weights(),
-        caps={k: round(v, 4) for k, v in caps.items()}, datasets=all_datasets,
+        ports=scores, as_of=gathered.as_of, previous_as_of=gathered.previous_as_of, model=model.source,
+        weights=model.weights(), caps={k: round(v, 4) for k, v in caps.items()}, datasets=all_datasets,
         marking=reader.marking(all_datasets).value if all_datasets else Marking.CLEAR.value,
     )
 

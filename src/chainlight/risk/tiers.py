@@ -30,6 +30,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from chainlight.model.markings import Marking
+from chainlight.risk.evidence import VISIBLE_PORT
 from chainlight.risk.indices import INDEX_NAME, CountryRisk, IndexValue, ReaderView, risk_values, specs
 from chainlight.risk.model import RiskModel
 from chainlight.risk.scoring import shared_band
@@ -127,8 +128,8 @@ def country_evidence(
             counts.setdefault(country, {})[name] = int(n)
             datasets.setdefault(country, set()).update(used or [])
 
-    gather("ports", "SELECT country, count(*), []::VARCHAR[] FROM risk_ports WHERE country IS NOT NULL GROUP BY 1",
-           {})
+    gather("ports", f"""SELECT country, count(*), []::VARCHAR[] FROM risk_ports
+                        WHERE country IS NOT NULL AND {VISIBLE_PORT} GROUP BY 1""", {"v": visible})
     hidden: set[str] = set()
     coarse: dict[str, float] = {}
     if "risk_incidents" in tables:
