@@ -89,7 +89,7 @@ rules:
     code, output = _invoke(home, "risk", "countries", "--json", "--criteria", str(criteria), "--country", "Germany")
     (germany,) = json.loads(output)["countries"]
     assert germany["rule"] == "clean-cpi" and germany["met"] == [
-        {"field": "raw.cpi", "op": ">=", "threshold": 70.0, "value": 75.0}]
+        {"field": "raw.cpi", "op": ">=", "threshold": 70.0, "value": 75.0, "approximate": False}]
     assert germany["marking"] == "CLEAR" and germany["datasets"] == ["ti-cpi"]
     code, output = _invoke(home, "risk", "countries", "--criteria", str(criteria))
     assert code == 0 and "DE Germany" in output and "5 of 5 countries assessed" in output

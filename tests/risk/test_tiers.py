@@ -84,7 +84,9 @@ def test_shipped_criteria_place_countries_and_explain_why(world: Settings) -> No
     assert nigeria.rule == "failing-controls-high-risk" and nigeria.label == "Tier 3"
     assert [str(m) for m in nigeria.met] == ["indices.mean = 0.73 >= 0.65", "evidence.missed_seizures = 3 >= 3"]
     assert nigeria.datasets == ("basel", "fiu", "ngo", "ti-cpi") and nigeria.marking is Marking.RED
-    assert [str(m) for m in placed["br"].met] == ["evidence.incidents = 12 >= 10"]
+    # The NGO's 12 reports reach the FIU as the band 10-14, counted as its middle: "~", not "=".
+    assert [str(m) for m in placed["br"].met] == ["evidence.incidents ~ 12 >= 10"]
+    assert placed["br"].met[0].as_dict()["approximate"]
     # No port scores were handed in: the port-score rule is undecided, and says so.
     assert placed["vn"].rule == "otherwise" and placed["vn"].undecided == ("riskiest-port",)
     assert placed["vn"].gaps == ("evidence.max_residual",)
@@ -96,6 +98,7 @@ def test_shipped_criteria_place_countries_and_explain_why(world: Settings) -> No
     assert kenya.evidence is not None and (kenya.evidence.incidents, kenya.evidence.incidents_hidden) == (2.5, True)
     own = _tiers(world, "ngo")["ke"].evidence
     assert own is not None and (own.incidents, own.incidents_hidden) == (4, False)
+    assert [str(m) for m in _tiers(world, "ngo")["br"].met] == ["evidence.incidents = 12 >= 10"]  # its own: exact
     assert list(placed) == ["ng", "br", "vn", "de", "dk", "ke"]  # worst tier first, not assessed last
 
 

@@ -21,7 +21,7 @@ import math
 import operator
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from importlib.resources import files
 from pathlib import Path
 from typing import Any, Protocol
@@ -285,12 +285,14 @@ class Met:
     op: str
     threshold: float
     value: float
+    approximate: bool = False  # a banded count (other organisations' incidents): its band's middle
 
     def __str__(self) -> str:
-        return f"{self.field} = {self.value:.4g} {self.op} {self.threshold:g}"
+        return f"{self.field} {'~' if self.approximate else '='} {self.value:.4g} {self.op} {self.threshold:g}"
 
     def as_dict(self) -> dict[str, Any]:
-        return {"field": self.field, "op": self.op, "threshold": self.threshold, "value": round(self.value, 6)}
+        return {"field": self.field, "op": self.op, "threshold": self.threshold, "value": round(self.value, 6),
+                "approximate": self.approximate}
 
 
 @dataclass(frozen=True, slots=True)
@@ -513,7 +515,10 @@ def assign(
     for rule in criteria.rules:
         outcome = Outcome(True) if rule.when is None else evaluate(rule.when, facts)
         if outcome.value is True:
-            return result(rule.tier, rule.id, rule.because, outcome.met, undecided, missing)
+            met = outcome.met
+            if evidence is not None and evidence.incidents_hidden:
+                met = tuple(replace(m, approximate=True) if m.field == "evidence.incidents" else m for m in met)
+            return result(rule.tier, rule.id, rule.because, met, undecided, missing)
         if outcome.value is None:
             undecided.append(rule.id)
             missing |= outcome.missing

@@ -340,6 +340,8 @@ class RiskMet(BaseModel):
     op: str
     threshold: float
     value: float
+    approximate: bool = Field(default=False, description="A banded count (other organisations' incidents): "
+                                                            "the value is its band's middle.")
 
 
 class RiskIndexValue(BaseModel):
